@@ -34,10 +34,22 @@ type HintError struct {
 func (e *HintError) Error() string { return e.Err.Error() }
 func (e *HintError) Unwrap() error { return e.Err }
 
-// WithHint attaches a hint to err; nil stays nil.
+// WithHint attaches a fix a person can apply (a command, a flag) to err; the
+// command line prints it as `release: hint: <hint>`. The error's message and
+// what errors.Is/As see are unchanged. WithHint(nil, h) is nil.
 func WithHint(err error, hint string) error {
 	if err == nil {
 		return nil
 	}
 	return &HintError{Err: err, Hint: hint}
+}
+
+// Hint returns the hint attached to err or to any error it wraps (the
+// outermost wins), or "" when there is none.
+func Hint(err error) string {
+	var h *HintError
+	if errors.As(err, &h) {
+		return h.Hint
+	}
+	return ""
 }
