@@ -330,6 +330,7 @@ func (cp *copier) writeAttachments(ctx context.Context, plans []*attachmentPlan)
 					return fmt.Errorf("writing attachment: %w", err)
 				}
 			}
+			cp.res.ManifestsWritten++
 			if p.att.Kind == "referrer" && !acked {
 				if _, ok := added[p.att.Subject]; !ok {
 					subjects = append(subjects, p.att.Subject)

@@ -70,8 +70,8 @@ type CopyResult struct {
 	// Attachments are the signatures, attestations, SBOMs and referrers
 	// found at the source, and what became of them.
 	Attachments []AttachmentResult `json:"attachments,omitempty"`
-	// ManifestsWritten counts manifests written by digest (children,
-	// attachments), not tag writes.
+	// ManifestsWritten counts the manifests written besides the image's
+	// tags: child manifests, the manifest by digest, attachments.
 	ManifestsWritten int `json:"manifests_written"`
 	// BlobsCopied were streamed from the source, BlobsMounted were mounted
 	// from the source repository inside one registry, BlobsSkipped were
