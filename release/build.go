@@ -157,7 +157,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		}
 		seen[repo] = true
 	}
-	if opts.Push && deps.Registry == nil {
+	if opts.Push && !opts.DryRun && deps.Registry == nil {
 		return nil, errors.New("push: no registry client")
 	}
 	builder := opts.Builder

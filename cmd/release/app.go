@@ -60,7 +60,7 @@ type program struct {
 
 func (p *program) newApp() *cli.App {
 	e := p.env
-	cmds := []*cli.Command{}
+	cmds := []*cli.Command{p.buildCommand()}
 	app := &cli.App{
 		Name:                 "release",
 		Usage:                "version, build, promote and trace Python service images",
@@ -172,6 +172,8 @@ func setEnvVar(f cli.Flag) {
 	case *cli.StringSliceFlag:
 		f.EnvVars = vars
 	case *cli.DurationFlag:
+		f.EnvVars = vars
+	case *kvFlag:
 		f.EnvVars = vars
 	default:
 		panic(fmt.Sprintf("flag %q: type %T has no environment wiring", name, f))
