@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,9 +238,7 @@ func (r buildRegistry) Retag(ctx context.Context, digestRef string, tags []strin
 
 // prefixWriter marks docker's output on stderr as docker's, under the UI
 // rule that every stderr line starts with "release: ".
-type prefixWriter struct {
-	w interface{ Write([]byte) (int, error) }
-}
+type prefixWriter struct{ w io.Writer }
 
 func (p prefixWriter) Write(b []byte) (int, error) {
 	s := strings.TrimSuffix(string(b), "\n")
