@@ -77,6 +77,8 @@ type BuildOptions struct {
 	Remote    string
 	Push      bool
 	Platforms []string
+	// Network is docker's --network for RUN steps ("" = docker's default).
+	Network   string
 	BuildArgs []KV
 	Labels    []KV
 	DryRun    bool
@@ -331,6 +333,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		Context:    contextDir,
 		Dockerfile: opts.Dockerfile,
 		Platforms:  opts.Platforms,
+		Network:    opts.Network,
 		Labels:     labels,
 		BuildArgs:  buildArgs,
 		Push:       opts.Push,
@@ -362,13 +365,17 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 
 	env := []string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(commit.Committer.When.Unix())}
 	for _, c := range cmds {
-		logf("running docker %s", subcommand(c))
+		if c[0] == "push" {
+			logf("pushing %s", c[len(c)-1])
+		} else {
+			logf("building with docker %s", subcommand(c))
+		}
 		if err := deps.Docker.Run(ctx, c, env); err != nil {
 			return nil, err
 		}
-	}
-	if id, err := os.ReadFile(req.IIDFile); req.IIDFile != "" && err == nil && len(toBuild) > 0 {
-		logf("built image %s", strings.TrimSpace(string(id)))
+		if id, err := os.ReadFile(req.IIDFile); c[0] == "build" && err == nil {
+			logf("built image %s", strings.TrimSpace(string(id)))
+		}
 	}
 	if !opts.Push {
 		return res, nil

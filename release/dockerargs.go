@@ -178,6 +178,9 @@ type DockerRequest struct {
 	Tags []string
 	// Platforms is --platform; several only with buildx.
 	Platforms []string
+	// Network is the network of RUN steps (--network: "host", "none");
+	// "" leaves docker's default.
+	Network string
 	// Labels and BuildArgs, each passed as its own argument.
 	Labels    []KV
 	BuildArgs []KV
@@ -227,6 +230,9 @@ func DockerCommands(r DockerRequest) ([][]string, error) {
 	}
 	if len(r.Platforms) > 0 {
 		a = append(a, "--platform", strings.Join(r.Platforms, ","))
+	}
+	if r.Network != "" {
+		a = append(a, "--network", r.Network)
 	}
 	for _, t := range r.Tags {
 		a = append(a, "--tag", t)

@@ -81,6 +81,7 @@ func TestDockerCommands(t *testing.T) {
 				Context:   ".",
 				Tags:      []string{"127.0.0.1:5000/app:1.3.0", "127.0.0.1:5000/app:sha-0123456789ab", "127.0.0.1:5000/app:1.3", "127.0.0.1:5000/app:latest"},
 				Platforms: []string{"linux/amd64"},
+				Network:   "host",
 				Labels:    Labels(testMeta, nil),
 				BuildArgs: BuildArgs(testMeta, nil),
 				Push:      true,
