@@ -3,11 +3,13 @@ package release
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +69,9 @@ type DockerCLI struct {
 	// WaitDelay bounds how long a cancelled docker may take to exit after
 	// the interrupt before it is killed. Default 10s.
 	WaitDelay time.Duration
+	// PluginDirs are the system directories searched for the buildx
+	// plugin, after the user's. Nil means the docker CLI's Linux defaults.
+	PluginDirs []string
 }
 
 // Run runs docker with args. extraEnv is added to the environment
@@ -114,13 +119,23 @@ func (d DockerCLI) Run(ctx context.Context, args []string, extraEnv []string) er
 	return &DockerError{Command: name, ExitCode: exit.ExitCode(), Stderr: stderr}
 }
 
-// Detect resolves --builder auto: buildx when `docker buildx version`
-// succeeds (the plugin is installed), else the classic builder. It does not
-// need the daemon.
+// Detect resolves --builder auto: buildx when the buildx CLI plugin is
+// installed, else the classic builder. It does not need the daemon.
+//
+// The plugin is first looked for where the docker CLI looks for it
+// (cliPluginsExtraDirs of config.json, $DOCKER_CONFIG/cli-plugins, the
+// system plugin directories): finding it there costs no process, where
+// `docker buildx version` costs the CLI's and the plugin's start-up (about
+// 100 ms, half of a cached build). When it is not there, the answer comes
+// from `docker buildx version` succeeding, which also covers set-ups this
+// search does not know.
 func (d DockerCLI) Detect(ctx context.Context) (Builder, error) {
 	path, err := d.lookPath()
 	if err != nil {
 		return "", err
+	}
+	if d.findBuildxPlugin() {
+		return BuilderBuildx, nil
 	}
 	cmd := exec.CommandContext(ctx, path, "buildx", "version")
 	cmd.Env = d.Env
@@ -137,6 +152,61 @@ func (d DockerCLI) Detect(ctx context.Context) (Builder, error) {
 		return "", fmt.Errorf("detecting the docker builder: %w", err)
 	}
 	return BuilderBuildx, nil
+}
+
+// systemPluginDirs are the docker CLI's plugin directories on Linux.
+var systemPluginDirs = []string{
+	"/usr/local/lib/docker/cli-plugins",
+	"/usr/local/libexec/docker/cli-plugins",
+	"/usr/lib/docker/cli-plugins",
+	"/usr/libexec/docker/cli-plugins",
+}
+
+// findBuildxPlugin reports whether an executable docker-buildx sits in one
+// of the directories the docker CLI searches for plugins.
+func (d DockerCLI) findBuildxPlugin() bool {
+	configDir := d.getenv("DOCKER_CONFIG")
+	if home := d.getenv("HOME"); configDir == "" && home != "" {
+		configDir = filepath.Join(home, ".docker")
+	}
+	var dirs []string
+	if configDir != "" {
+		if b, err := os.ReadFile(filepath.Join(configDir, "config.json")); err == nil {
+			var cfg struct {
+				Extra []string `json:"cliPluginsExtraDirs"`
+			}
+			if json.Unmarshal(b, &cfg) == nil {
+				dirs = append(dirs, cfg.Extra...)
+			}
+		}
+		dirs = append(dirs, filepath.Join(configDir, "cli-plugins"))
+	}
+	if d.PluginDirs != nil {
+		dirs = append(dirs, d.PluginDirs...)
+	} else {
+		dirs = append(dirs, systemPluginDirs...)
+	}
+	for _, dir := range dirs {
+		fi, err := os.Stat(filepath.Join(dir, "docker-buildx"))
+		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// getenv reads the child's environment (Env, else this process's).
+func (d DockerCLI) getenv(key string) string {
+	if d.Env == nil {
+		return os.Getenv(key)
+	}
+	v := ""
+	for _, kv := range d.Env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val // the last one wins, as for exec
+		}
+	}
+	return v
 }
 
 func (d DockerCLI) lookPath() (string, error) {

@@ -31,6 +31,8 @@ func fakeDocker(t *testing.T, env ...string) (DockerCLI, string) {
 	d := DockerCLI{
 		Path: dockertest.Install(t, dir),
 		Env:  append([]string{"PATH=/usr/bin:/bin", dockertest.EnvLog + "=" + log}, env...),
+		// The fake decides whether buildx exists, not this machine.
+		PluginDirs: []string{},
 	}
 	return d, log
 }
@@ -255,4 +257,74 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func TestDockerCLIDetectPlugin(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, configDir string)
+		want   Builder
+		execed bool // whether `docker buildx version` had to run
+	}{
+		{
+			name: "plugin in DOCKER_CONFIG",
+			setup: func(t *testing.T, dir string) {
+				writeExec(t, filepath.Join(dir, "cli-plugins", "docker-buildx"), 0o755)
+			},
+			want: BuilderBuildx,
+		},
+		{
+			name: "plugin in an extra directory of config.json",
+			setup: func(t *testing.T, dir string) {
+				extra := filepath.Join(t.TempDir(), "plugins")
+				writeExec(t, filepath.Join(extra, "docker-buildx"), 0o755)
+				writeExec(t, filepath.Join(dir, "config.json"), 0o644)
+				if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"cliPluginsExtraDirs":["`+extra+`"]}`), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: BuilderBuildx,
+		},
+		{
+			name: "not executable: ask docker",
+			setup: func(t *testing.T, dir string) {
+				writeExec(t, filepath.Join(dir, "cli-plugins", "docker-buildx"), 0o644)
+			},
+			want:   BuilderClassic,
+			execed: true,
+		},
+		{
+			name:   "no plugin: ask docker",
+			setup:  func(*testing.T, string) {},
+			want:   BuilderClassic,
+			execed: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			configDir := t.TempDir()
+			tt.setup(t, configDir)
+			d, log := fakeDocker(t, "DOCKER_CONFIG="+configDir, "DOCKERTEST_BUILDX=missing")
+			got, err := d.Detect(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Detect() = %q, want %q", got, tt.want)
+			}
+			if execed := len(dockertest.Calls(t, log)) > 0; execed != tt.execed {
+				t.Errorf("docker ran: %t, want %t", execed, tt.execed)
+			}
+		})
+	}
+}
+
+func writeExec(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {
+		t.Fatal(err)
+	}
 }
