@@ -295,7 +295,7 @@ func Derive(in Input, opts Options) (*Result, error) {
 	} else {
 		exp.Steps = append(exp.Steps, err.Error())
 	}
-	if !res.Tagged && !opts.Dev {
+	if newVersion := !res.Tagged && (base == nil || v != base.Version); newVersion && !opts.Dev {
 		res.Warnings = append(res.Warnings, takenWarnings(rel, v, in.Head)...)
 	}
 	return res, nil

@@ -336,10 +336,12 @@ func TestDeriveWarnings(t *testing.T) {
 		tags    string
 		reached string
 		behind  string
+		commits []string // default: one feat
 		opts    Options
 		want    []string
 	}{
 		{name: "none", tags: "v1.2.3@b v1.0.0@u", reached: "b", opts: DefaultOptions()},
+		{name: "nothing to release is not a conflict", tags: "v1.2.3@b", reached: "b", commits: []string{"docs: x"}, opts: DefaultOptions()},
 		{
 			name: "higher unreachable", tags: "v1.2.3@b v2.0.0@u v1.5.0@w", reached: "b", opts: DefaultOptions(),
 			want: []string{"v2.0.0 (commit " + hash("u")[:7] + ") is higher than the base v1.2.3 but not reachable from HEAD; v1.2.3 stays the base (1 more such tag(s), see --explain)"},
@@ -369,7 +371,8 @@ func TestDeriveWarnings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Derive(Input{Head: hash("c1"), Tags: tags(tt.tags), Reached: labels(tt.reached), Behind: labels(tt.behind), Commits: history("feat: x")}, tt.opts)
+			commits := history(cmpOr(tt.commits, []string{"feat: x"})...)
+			got, err := Derive(Input{Head: hash("c1"), Tags: tags(tt.tags), Reached: labels(tt.reached), Behind: labels(tt.behind), Commits: commits}, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -488,4 +491,11 @@ func FuzzParseTag(f *testing.F) {
 			t.Errorf("round trip of %q: %v, %v", name, back, err)
 		}
 	})
+}
+
+func cmpOr(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
 }
