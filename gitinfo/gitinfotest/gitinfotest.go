@@ -458,9 +458,17 @@ func GitEnv() []string {
 
 // Git runs the git binary in the repository and returns its trimmed
 // stdout, failing the test on error and skipping it when git is missing.
+// The builder's go-git handle is reopened afterwards: git may have repacked
+// objects it had cached the location of.
 func (r *Repo) Git(args ...string) string {
 	r.t.Helper()
-	return RunGit(r.t, r.Dir, args...)
+	out := RunGit(r.t, r.Dir, args...)
+	repo, err := git.PlainOpen(r.Dir)
+	if err != nil {
+		r.t.Fatalf("gitinfotest: reopening %s: %v", r.Dir, err)
+	}
+	r.repo = repo
+	return out
 }
 
 // RunGit runs the git binary in dir (see Repo.Git).
