@@ -100,29 +100,33 @@ var errNotCommit = errors.New("not a commit")
 // h itself is a tag object. A missing object at the first step is taken to
 // be a commit (see Tags).
 func (r *Repo) peel(h plumbing.Hash) (commit plumbing.Hash, annotated bool, err error) {
-	for i := 0; i < maxPeel; i++ {
-		obj, err := r.storage.EncodedObject(plumbing.AnyObject, h)
-		if errors.Is(err, plumbing.ErrObjectNotFound) && i == 0 {
-			return h, false, nil
-		}
+	typ, err := r.storage.objectType(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return h, false, nil
+	}
+	for i := 0; ; i++ {
 		if err != nil {
 			return plumbing.ZeroHash, false, fmt.Errorf("reading object %s: %w", h, err)
 		}
-		switch obj.Type() {
+		switch typ {
 		case plumbing.CommitObject:
 			return h, annotated, nil
 		case plumbing.TagObject:
-			tag, err := object.DecodeTag(r.storage, obj)
+			if i == maxPeel {
+				return plumbing.ZeroHash, false, fmt.Errorf("tag chain at %s longer than %d", h, maxPeel)
+			}
+			tag, err := object.GetTag(r.storage, h)
 			if err != nil {
 				return plumbing.ZeroHash, false, fmt.Errorf("reading tag object %s: %w", h, err)
 			}
+			// The tag says what it points at: no need to read a
+			// commit to know it is one.
 			annotated = true
-			h = tag.Target
+			h, typ = tag.Target, tag.TargetType
 		default:
 			return plumbing.ZeroHash, false, errNotCommit
 		}
 	}
-	return plumbing.ZeroHash, false, fmt.Errorf("tag chain at %s longer than %d", h, maxPeel)
 }
 
 // Resolve turns a revision into a full commit hash. It accepts "HEAD", a

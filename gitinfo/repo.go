@@ -98,10 +98,10 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		// read re-opens the pack and rebuilds its scanner.
 		KeepDescriptors: true,
 	})
-	st := &storage{Storage: fsStorage}
+	st := &storage{Storage: fsStorage, packs: newPackReader(dotFS)}
 	repo, err := git.Open(st, osfs.New(root))
 	if err != nil {
-		_ = fsStorage.Close()
+		_ = st.Close()
 		if errors.Is(err, git.ErrRepositoryNotExists) {
 			return nil, fmt.Errorf("opening %s: %w", root, ErrNotRepository)
 		}

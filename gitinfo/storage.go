@@ -1,9 +1,11 @@
 package gitinfo
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -25,12 +27,38 @@ var readSafeExtensions = map[string]bool{
 	"preciousobjects": true,
 }
 
-// storage is go-git's filesystem storage with the read-safe extensions hidden
-// from the configuration go-git checks at open time. Everything else is the
-// embedded storage's, so go-git's interface checks (shallow, packfile writer,
-// prefix lookup) still find their methods.
+// storage is go-git's filesystem storage with two changes: the read-safe
+// extensions are hidden from the configuration go-git checks at open time,
+// and packed objects are read by packReader (see there for why). Everything
+// else is the embedded storage's, so go-git's interface checks (shallow,
+// packfile writer, prefix lookup) still find their methods.
 type storage struct {
 	*filesystem.Storage
+	packs *packReader
+}
+
+// EncodedObject reads an object through the pack reader, falling back to
+// go-git for loose objects, alternates, packs the reader does not handle and
+// any error of the reader (go-git then decides).
+func (s *storage) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	if s.packs != nil {
+		if obj, err := s.packs.object(h); err == nil && obj != nil {
+			if t != plumbing.AnyObject && obj.Type() != t {
+				return nil, plumbing.ErrObjectNotFound
+			}
+			return obj, nil
+		}
+	}
+	return s.Storage.EncodedObject(t, h)
+}
+
+// Close closes the pack reader's files and go-git's.
+func (s *storage) Close() error {
+	var err error
+	if s.packs != nil {
+		err = s.packs.close()
+	}
+	return errors.Join(err, s.Storage.Close())
 }
 
 // Config returns the repository configuration without the read-safe
@@ -67,4 +95,19 @@ func (s *storage) SetConfig(cfg *config.Config) error {
 		}
 	}
 	return s.Storage.SetConfig(cfg)
+}
+
+// objectType returns the type of object h, from the pack headers when
+// possible (nothing inflated).
+func (s *storage) objectType(h plumbing.Hash) (plumbing.ObjectType, error) {
+	if s.packs != nil {
+		if typ, found, err := s.packs.objectType(h); err == nil && found {
+			return typ, nil
+		}
+	}
+	obj, err := s.Storage.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return 0, err
+	}
+	return obj.Type(), nil
 }

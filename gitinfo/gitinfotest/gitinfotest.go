@@ -76,14 +76,11 @@ func Init(t testing.TB, dir string) *Repo {
 }
 
 // Open wraps an existing repository (for instance one made by Clone) so the
-// builder methods can add to it.
+// builder methods can add to it. Default commit times continue from
+// Time(100000) so they follow whatever the repository holds.
 func Open(t testing.TB, dir string) *Repo {
 	t.Helper()
-	repo, err := git.PlainOpen(dir)
-	if err != nil {
-		t.Fatalf("gitinfotest: open %s: %v", dir, err)
-	}
-	return &Repo{t: t, Dir: dir, repo: repo, tick: 100000}
+	return &Repo{t: t, Dir: dir, tick: 100000}
 }
 
 // Option configures a commit, merge or tag.
@@ -194,7 +191,7 @@ func (r *Repo) Merge(message string, revs []string, opts ...Option) string {
 
 func (r *Repo) commit(message string, parents []plumbing.Hash, s settings) string {
 	r.t.Helper()
-	wt, err := r.repo.Worktree()
+	wt, err := r.g().Worktree()
 	if err != nil {
 		r.t.Fatalf("gitinfotest: worktree: %v", err)
 	}
@@ -241,7 +238,7 @@ func (r *Repo) commit(message string, parents []plumbing.Hash, s settings) strin
 // files returns the flat content of a commit's tree.
 func (r *Repo) files(h plumbing.Hash) map[string]string {
 	r.t.Helper()
-	c, err := r.repo.CommitObject(h)
+	c, err := r.g().CommitObject(h)
 	if err != nil {
 		r.t.Fatalf("gitinfotest: reading %s: %v", h, err)
 	}
@@ -265,11 +262,11 @@ func (r *Repo) files(h plumbing.Hash) map[string]string {
 // on head) against the merge base of head and other.
 func (r *Repo) merge3(ours map[string]string, head, other plumbing.Hash, settled map[string]*string) map[string]string {
 	r.t.Helper()
-	hc, err := r.repo.CommitObject(head)
+	hc, err := r.g().CommitObject(head)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	oc, err := r.repo.CommitObject(other)
+	oc, err := r.g().CommitObject(other)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -319,7 +316,7 @@ func (r *Repo) merge3(ours map[string]string, head, other plumbing.Hash, settled
 // Tag creates a lightweight tag on rev.
 func (r *Repo) Tag(name, rev string) {
 	r.t.Helper()
-	if _, err := r.repo.CreateTag(name, r.hash(rev), nil); err != nil {
+	if _, err := r.g().CreateTag(name, r.hash(rev), nil); err != nil {
 		r.t.Fatalf("gitinfotest: tag %s: %v", name, err)
 	}
 }
@@ -330,7 +327,7 @@ func (r *Repo) AnnotatedTag(name, rev, message string, opts ...Option) string {
 	r.t.Helper()
 	s := r.settings(opts)
 	target := r.object(rev)
-	ref, err := r.repo.CreateTag(name, target, &git.CreateTagOptions{
+	ref, err := r.g().CreateTag(name, target, &git.CreateTagOptions{
 		Tagger:  &object.Signature{Name: s.name, Email: s.email, When: *s.when},
 		Message: message,
 	})
@@ -348,7 +345,7 @@ func (r *Repo) Branch(name string, rev ...string) {
 		at = rev[0]
 	}
 	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), r.hash(at))
-	if err := r.repo.Storer.SetReference(ref); err != nil {
+	if err := r.g().Storer.SetReference(ref); err != nil {
 		r.t.Fatalf("gitinfotest: branch %s: %v", name, err)
 	}
 }
@@ -357,12 +354,12 @@ func (r *Repo) Branch(name string, rev ...string) {
 // resetting the worktree and index.
 func (r *Repo) Checkout(rev string) {
 	r.t.Helper()
-	wt, err := r.repo.Worktree()
+	wt, err := r.g().Worktree()
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	opts := &git.CheckoutOptions{Force: true}
-	if _, err := r.repo.Reference(plumbing.NewBranchReferenceName(rev), false); err == nil {
+	if _, err := r.g().Reference(plumbing.NewBranchReferenceName(rev), false); err == nil {
 		opts.Branch = plumbing.NewBranchReferenceName(rev)
 	} else {
 		opts.Hash = r.hash(rev)
@@ -376,7 +373,7 @@ func (r *Repo) Checkout(rev string) {
 func (r *Repo) Detach() {
 	r.t.Helper()
 	ref := plumbing.NewHashReference(plumbing.HEAD, r.hash("HEAD"))
-	if err := r.repo.Storer.SetReference(ref); err != nil {
+	if err := r.g().Storer.SetReference(ref); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -396,7 +393,7 @@ func (r *Repo) WriteFile(path, content string) {
 // AddRemote configures a remote.
 func (r *Repo) AddRemote(name, url string) {
 	r.t.Helper()
-	if _, err := r.repo.CreateRemote(&config.RemoteConfig{Name: name, URLs: []string{url}}); err != nil {
+	if _, err := r.g().CreateRemote(&config.RemoteConfig{Name: name, URLs: []string{url}}); err != nil {
 		r.t.Fatalf("gitinfotest: remote %s: %v", name, err)
 	}
 }
@@ -409,7 +406,7 @@ func (r *Repo) Resolve(rev string) string {
 
 func (r *Repo) hash(rev string) plumbing.Hash {
 	r.t.Helper()
-	h, err := r.repo.ResolveRevision(plumbing.Revision(rev + "^{commit}"))
+	h, err := r.g().ResolveRevision(plumbing.Revision(rev + "^{commit}"))
 	if err != nil {
 		r.t.Fatalf("gitinfotest: resolving %s: %v", rev, err)
 	}
@@ -419,7 +416,7 @@ func (r *Repo) hash(rev string) plumbing.Hash {
 // object resolves rev without peeling tags (for tags of tags).
 func (r *Repo) object(rev string) plumbing.Hash {
 	r.t.Helper()
-	if ref, err := r.repo.Reference(plumbing.NewTagReferenceName(rev), true); err == nil {
+	if ref, err := r.g().Reference(plumbing.NewTagReferenceName(rev), true); err == nil {
 		return ref.Hash()
 	}
 	return r.hash(rev)
@@ -458,9 +455,27 @@ func GitEnv() []string {
 
 // Git runs the git binary in the repository and returns its trimmed
 // stdout, failing the test on error and skipping it when git is missing.
+// The builder's go-git handle is reopened afterwards: git may have repacked
+// objects it had cached the location of.
 func (r *Repo) Git(args ...string) string {
 	r.t.Helper()
-	return RunGit(r.t, r.Dir, args...)
+	out := RunGit(r.t, r.Dir, args...)
+	r.repo = nil // reopened on next use
+	return out
+}
+
+// g returns the go-git handle, reopening it after Git. Repositories go-git
+// cannot open (sparse checkouts, ...) can still be used through Git.
+func (r *Repo) g() *git.Repository {
+	r.t.Helper()
+	if r.repo == nil {
+		repo, err := git.PlainOpen(r.Dir)
+		if err != nil {
+			r.t.Fatalf("gitinfotest: opening %s with go-git: %v", r.Dir, err)
+		}
+		r.repo = repo
+	}
+	return r.repo
 }
 
 // RunGit runs the git binary in dir (see Repo.Git).
