@@ -20,8 +20,8 @@ import (
 
 var commitTime = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeGit is a repository as Build sees it.
-type fakeGit struct {
+// fakeBuildGit is a repository as Build sees it.
+type fakeBuildGit struct {
 	head    string
 	tags    []string
 	shallow bool
@@ -29,17 +29,17 @@ type fakeGit struct {
 	calls   int
 }
 
-func (g *fakeGit) Head(context.Context) (gitinfo.Head, error) {
+func (g *fakeBuildGit) Head(context.Context) (gitinfo.Head, error) {
 	g.calls++
 	return gitinfo.Head{Commit: g.head, Branch: "main"}, nil
 }
 
-func (g *fakeGit) Commit(_ context.Context, rev string) (gitinfo.Commit, error) {
+func (g *fakeBuildGit) Commit(_ context.Context, rev string) (gitinfo.Commit, error) {
 	g.calls++
 	return gitinfo.Commit{Hash: rev, Committer: gitinfo.Signature{When: commitTime.In(time.FixedZone("X", 7200))}, Message: "feat: x"}, nil
 }
 
-func (g *fakeGit) Tags(context.Context) ([]gitinfo.Tag, error) {
+func (g *fakeBuildGit) Tags(context.Context) ([]gitinfo.Tag, error) {
 	g.calls++
 	var out []gitinfo.Tag
 	for _, t := range g.tags {
@@ -48,9 +48,9 @@ func (g *fakeGit) Tags(context.Context) ([]gitinfo.Tag, error) {
 	return out, nil
 }
 
-func (g *fakeGit) Shallow(context.Context) (bool, error) { g.calls++; return g.shallow, nil }
+func (g *fakeBuildGit) Shallow(context.Context) (bool, error) { g.calls++; return g.shallow, nil }
 
-func (g *fakeGit) RemoteURL(_ context.Context, name string) (string, error) {
+func (g *fakeBuildGit) RemoteURL(_ context.Context, name string) (string, error) {
 	g.calls++
 	if g.remote == "" {
 		return "", errors.New("no remote")
@@ -184,7 +184,7 @@ const (
 )
 
 type buildEnv struct {
-	git    *fakeGit
+	git    *fakeBuildGit
 	reg    *fakeRegistry
 	docker *fakeDockerRunner
 	deps   BuildDeps
@@ -193,7 +193,7 @@ type buildEnv struct {
 
 func newBuildEnv(builder Builder) *buildEnv {
 	e := &buildEnv{
-		git: &fakeGit{head: headCommit, tags: []string{"v1.2.0", "v2.0.0", "not-a-version", "v1.3"}, remote: "https://ci:s3cr3tT0ken@git.example.org/org/pythonapp.git"},
+		git: &fakeBuildGit{head: headCommit, tags: []string{"v1.2.0", "v2.0.0", "not-a-version", "v1.3"}, remote: "https://ci:s3cr3tT0ken@git.example.org/org/pythonapp.git"},
 		reg: newFakeRegistry(),
 	}
 	e.docker = &fakeDockerRunner{builder: builder, reg: e.reg}
@@ -452,7 +452,7 @@ func TestBuildVersions(t *testing.T) {
 		name     string
 		version  string
 		next     string
-		git      fakeGit
+		git      fakeBuildGit
 		wantTags []string
 		warn     string
 	}{
@@ -460,10 +460,10 @@ func TestBuildVersions(t *testing.T) {
 		{name: "v prefix accepted", version: "v2.1.0", wantTags: []string{"2.1.0", "2.1", "2", "latest"}},
 		{name: "dev version with metadata", version: "2.1.0-dev.4+g1a2b3c4", wantTags: []string{"2.1.0-dev.4"}},
 		{name: "dirty dev version", version: "2.1.0-dev.4+g1a2b3c4.dirty", wantTags: []string{"2.1.0-dev.4"}},
-		{name: "shallow clone without tags", version: "2.1.0", git: fakeGit{shallow: true}, wantTags: []string{"2.1.0"}, warn: "released versions are unknown"},
-		{name: "no tags, not shallow: first release", version: "0.1.0", git: fakeGit{}, wantTags: []string{"0.1.0", "0.1", "latest"}},
-		{name: "custom prefix", version: "app/v1.1.0", git: fakeGit{tags: []string{"app/v1.0.0", "v9.0.0"}}, wantTags: []string{"1.1.0", "1.1", "1", "latest"}},
-		{name: "remote without web address", version: "2.1.0", git: fakeGit{tags: []string{"v2.0.0"}, remote: "file:///srv/repo.git"}, wantTags: []string{"2.1.0", "2.1", "2", "latest"}, warn: "no source label"},
+		{name: "shallow clone without tags", version: "2.1.0", git: fakeBuildGit{shallow: true}, wantTags: []string{"2.1.0"}, warn: "released versions are unknown"},
+		{name: "no tags, not shallow: first release", version: "0.1.0", git: fakeBuildGit{}, wantTags: []string{"0.1.0", "0.1", "latest"}},
+		{name: "custom prefix", version: "app/v1.1.0", git: fakeBuildGit{tags: []string{"app/v1.0.0", "v9.0.0"}}, wantTags: []string{"1.1.0", "1.1", "1", "latest"}},
+		{name: "remote without web address", version: "2.1.0", git: fakeBuildGit{tags: []string{"v2.0.0"}, remote: "file:///srv/repo.git"}, wantTags: []string{"2.1.0", "2.1", "2", "latest"}, warn: "no source label"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -113,7 +113,7 @@ func TestDockerCommands(t *testing.T) {
 			if err := enc.Encode(got); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, b.Bytes())
+			golden(t, "TestDockerCommands/"+tt.name+".golden", b.Bytes())
 		})
 	}
 }

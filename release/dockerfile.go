@@ -252,7 +252,7 @@ func parseDockerfile(src []byte) ([]instruction, error) {
 
 // isBlank reports the whitespace that separates words (\s of the
 // Dockerfile frontend, without the newline that never reaches here).
-func isBlank(c byte) bool {
+func isDockerfileBlank(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
 }
 
@@ -283,7 +283,7 @@ func splitWords(s string, escape byte) ([]string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case quote == 0 && isBlank(c):
+		case quote == 0 && isDockerfileBlank(c):
 			if in {
 				words = append(words, cur.String())
 				cur.Reset()
