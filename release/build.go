@@ -445,11 +445,7 @@ func buildVersion(ctx context.Context, deps BuildDeps, opts BuildOptions) (*semv
 func releaseVersions(tags []gitinfo.Tag, prefix string) []*semver.Version {
 	out := []*semver.Version{}
 	for _, t := range tags {
-		rest, ok := strings.CutPrefix(t.Name, prefix)
-		if !ok {
-			continue
-		}
-		if v, err := semver.StrictNewVersion(rest); err == nil {
+		if v, err := ParseTag(prefix, t.Name); err == nil {
 			out = append(out, v)
 		}
 	}

@@ -26,7 +26,7 @@ var (
 )
 
 func (p *program) buildCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "build",
 		Usage: "build the image of HEAD with OCI labels, and push it with the tags of the tag policy",
 		Description: `Runs docker buildx build (or the classic docker build and docker push)
@@ -37,7 +37,7 @@ and the digest is read back from each registry.`,
 			&cli.StringSliceFlag{Name: "image", Usage: "the image `REPOSITORY` to tag (repeatable, one per registry)"},
 			&cli.StringFlag{Name: "context", Value: ".", Usage: "the build context `DIR`"},
 			&cli.StringFlag{Name: "file", Usage: "the Dockerfile `PATH` (default: DIR/Dockerfile of --context)"},
-			&cli.StringFlag{Name: "version", Usage: "build this `VERSION` instead of deriving it from git"},
+			&cli.StringFlag{Name: "version", Usage: "build this `VERSION` instead of deriving it from git (see --pre, --dev, --release-as)"},
 			&cli.StringFlag{Name: "tag-prefix", Value: "v", Usage: "release tags are `PREFIX`<semver>"},
 			&cli.BoolFlag{Name: "push", Usage: "push every tag and read the digest back from the registry"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "target `OS/ARCH` (repeatable or comma-separated; several need buildx)"},
@@ -60,6 +60,8 @@ and the digest is read back from each registry.`,
 		},
 		Action: p.build,
 	}
+	cmd.Flags = append(cmd.Flags, versionFlags()...)
+	return cmd
 }
 
 func (p *program) build(c *cli.Context) error {
@@ -131,9 +133,9 @@ func (p *program) build(c *cli.Context) error {
 	if len(opts.Images) == 0 {
 		return usagef("pass --image REPOSITORY (repeatable, one per registry)", "no image repository to build")
 	}
-	if opts.Version == "" {
-		// The version policy (SPEC §2) is wired here once it is on main.
-		return usagef("pass --version X.Y.Z (deriving it from git is not wired into build yet)", "no version to build")
+	vopts, err := p.versionOptions(c)
+	if err != nil {
+		return err
 	}
 
 	repo, err := gitinfo.Open(ctx, p.repoDir(c))
@@ -151,6 +153,22 @@ func (p *program) build(c *cli.Context) error {
 		Docker: docker,
 		Warnf:  p.ui.warnf,
 		Logf:   p.ui.logf,
+		NextVersion: func(ctx context.Context) (string, error) {
+			v, err := release.NextVersion(ctx, repo, vopts)
+			if err != nil {
+				return "", err
+			}
+			for _, w := range v.Warnings {
+				p.ui.warnf("%s", w)
+			}
+			if v.Bump == release.BumpNone && !v.Tagged {
+				return "", release.WithHint(
+					fmt.Errorf("nothing to release: no commit since %s changes the version", v.PreviousTag),
+					"pass --version, --dev or --release-as to build anyway")
+			}
+			p.ui.logf("version %s (%s)", v.Version, versionReason(v))
+			return v.Version, nil
+		},
 	}
 	if opts.Push && !opts.DryRun {
 		ropts := []registry.Option{}
@@ -200,6 +218,22 @@ func (p *program) build(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// versionReason says in a few words where a derived version comes from.
+func versionReason(v *release.Result) string {
+	switch {
+	case v.Tagged:
+		return "HEAD is tagged " + v.Tag
+	case v.PreviousTag == "":
+		return "no release tag yet"
+	default:
+		commits := "commits"
+		if v.Commits == 1 {
+			commits = "commit"
+		}
+		return fmt.Sprintf("%s bump over %s, %d %s", v.Bump, v.PreviousTag, v.Commits, commits)
+	}
 }
 
 // usageFrom turns an ErrInvalid from a flag value into a usage error
