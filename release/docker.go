@@ -251,6 +251,8 @@ var daemonMarkers = []string{
 	"error during connect",
 	"Is the docker daemon running",
 	"permission denied while trying to connect to the Docker daemon",
+	// docker CLI 28 and buildx word it so.
+	"failed to connect to the docker API",
 }
 
 func daemonDown(stderr string) bool {

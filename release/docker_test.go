@@ -114,6 +114,14 @@ func TestDockerCLIErrors(t *testing.T) {
 			wantHint: "start the docker daemon",
 		},
 		{
+			name:     "daemon down, docker 28 wording",
+			env:      []string{"DOCKERTEST_FAIL=build", "DOCKERTEST_STDERR=ERROR: failed to connect to the docker API at unix:///x.sock; check if the path is correct and if the daemon is running: dial unix /x.sock: connect: no such file or directory"},
+			args:     build,
+			wantIs:   ErrDaemonUnreachable,
+			want:     []string{"docker daemon not reachable: failed to connect to the docker API at unix:///x.sock"},
+			wantHint: "start the docker daemon",
+		},
+		{
 			name:     "binary missing",
 			path:     filepath.Join(t.TempDir(), "no-docker-here"),
 			args:     build,
