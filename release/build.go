@@ -100,8 +100,9 @@ type BuildResult struct {
 	Images   []ImageResult     `json:"images"`
 	Labels   map[string]string `json:"labels"`
 	// Commands are the docker invocations (without the binary), filled by
-	// a dry run: what would run.
+	// a dry run: what would run, with Env added to the environment.
 	Commands [][]string `json:"commands,omitempty"`
+	Env      []string   `json:"env,omitempty"`
 	// Warnings were also passed to Warnf.
 	Warnings []string `json:"-"`
 }
@@ -358,12 +359,15 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 	for _, repo := range opts.Images {
 		res.Images = append(res.Images, ImageResult{Repository: repo, Tags: names})
 	}
+	env := []string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(commit.Committer.When.Unix())}
 	if opts.DryRun {
 		res.Commands = cmds
+		if len(cmds) > 0 {
+			res.Env = env
+		}
 		return res, nil
 	}
 
-	env := []string{"SOURCE_DATE_EPOCH=" + fmt.Sprint(commit.Committer.When.Unix())}
 	for _, c := range cmds {
 		if c[0] == "push" {
 			logf("pushing %s", c[len(c)-1])

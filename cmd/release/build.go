@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -204,7 +205,9 @@ func (p *program) build(c *cli.Context) error {
 	}
 	if opts.DryRun {
 		for _, cmd := range res.Commands {
-			fmt.Fprintln(out, release.ShellQuote(append([]string{c.String("docker")}, cmd...)))
+			// The environment docker gets from release, as a shell would
+			// take it, so the line can be pasted and does the same work.
+			fmt.Fprintln(out, release.ShellQuote(append(slices.Clone(res.Env), append([]string{c.String("docker")}, cmd...)...)))
 		}
 		return nil
 	}
