@@ -69,8 +69,9 @@ type BuildOptions struct {
 	Dockerfile string
 	// Version is --version; "" derives it through BuildDeps.NextVersion.
 	Version string
-	// TagPrefix makes release tags of versions (K of the tag policy);
-	// "" means "v".
+	// TagPrefix is what precedes the SemVer in a release tag (K of the tag
+	// policy is read from such tags): "" for bare versions; the command
+	// line's default is "v".
 	TagPrefix string
 	// Remote is the git remote whose URL becomes the source label; ""
 	// means "origin".
@@ -225,15 +226,11 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 
 	// Known versions: the repository's release tags. A shallow clone
 	// without any release tag cannot tell (K unknown).
-	prefix := opts.TagPrefix
-	if prefix == "" {
-		prefix = "v"
-	}
 	tags, err := deps.Git.Tags(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading tags: %w", err)
 	}
-	known := releaseVersions(tags, prefix)
+	known := releaseVersions(tags, opts.TagPrefix)
 	if len(known) == 0 {
 		shallow, err := deps.Git.Shallow(ctx)
 		if err != nil {

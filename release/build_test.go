@@ -209,7 +209,7 @@ func newBuildEnv(builder Builder) *buildEnv {
 func TestBuildPushClassic(t *testing.T) {
 	e := newBuildEnv(BuilderClassic)
 	dir := buildFixture(t, testDF, testPyproject)
-	res, err := Build(t.Context(), e.deps, BuildOptions{
+	res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v",
 		Images:    []string{"127.0.0.1:5000/app"},
 		Context:   dir,
 		Version:   "1.3.0",
@@ -274,7 +274,7 @@ var cmpIgnoreWarnings = cmp.FilterPath(func(p cmp.Path) bool { return p.String()
 func TestBuildPushBuildxTwoRegistries(t *testing.T) {
 	e := newBuildEnv(BuilderBuildx)
 	dir := buildFixture(t, testDF, "")
-	res, err := Build(t.Context(), e.deps, BuildOptions{
+	res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v",
 		Images:    []string{"127.0.0.1:5000/app", "reg.example/team/app"},
 		Context:   dir,
 		Version:   "2.0.1",
@@ -304,7 +304,7 @@ func TestBuildPushBuildxTwoRegistries(t *testing.T) {
 func TestBuildDryRun(t *testing.T) {
 	e := newBuildEnv(BuilderBuildx)
 	dir := buildFixture(t, testDF, testPyproject)
-	res, err := Build(t.Context(), e.deps, BuildOptions{
+	res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v",
 		Images:  []string{"app"},
 		Context: dir,
 		Version: "1.3.0-rc.1",
@@ -331,7 +331,7 @@ func TestBuildExactTagImmutable(t *testing.T) {
 	t.Run("held by another commit", func(t *testing.T) {
 		e := newBuildEnv(BuilderClassic)
 		before := e.reg.put("app:1.3.0", map[string]string{LabelRevision: other})
-		_, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true})
+		_, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true})
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "commit "+other) {
 			t.Fatalf("Build() error = %v, want ErrConflict naming the other commit", err)
 		}
@@ -345,7 +345,7 @@ func TestBuildExactTagImmutable(t *testing.T) {
 	t.Run("held by an unlabeled image", func(t *testing.T) {
 		e := newBuildEnv(BuilderClassic)
 		e.reg.put("app:1.3.0", nil)
-		_, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true})
+		_, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true})
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "without a revision label") {
 			t.Fatalf("Build() error = %v, want ErrConflict", err)
 		}
@@ -353,7 +353,7 @@ func TestBuildExactTagImmutable(t *testing.T) {
 	t.Run("force overwrites", func(t *testing.T) {
 		e := newBuildEnv(BuilderClassic)
 		before := e.reg.put("app:1.3.0", map[string]string{LabelRevision: other})
-		res, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true, Force: true})
+		res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.3.0", Push: true, Force: true})
 		if err != nil {
 			t.Fatalf("Build() error = %v", err)
 		}
@@ -364,7 +364,7 @@ func TestBuildExactTagImmutable(t *testing.T) {
 	t.Run("same commit: re-run completes the tags without a build", func(t *testing.T) {
 		e := newBuildEnv(BuilderBuildx)
 		before := e.reg.put("app:1.3.0", map[string]string{LabelRevision: headCommit})
-		res, err := Build(t.Context(), e.deps, BuildOptions{
+		res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v",
 			Images: []string{"app", "mirror.example/app"}, Context: dir, Version: "1.3.0", Push: true,
 		})
 		if err != nil {
@@ -388,7 +388,7 @@ func TestBuildExactTagImmutable(t *testing.T) {
 func TestBuildTagsDisagree(t *testing.T) {
 	e := newBuildEnv(BuilderBuildx)
 	e.reg.override["app:1.3"] = "sha256:" + strings.Repeat("9", 64)
-	_, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"app"}, Context: buildFixture(t, testDF, ""), Version: "1.3.0", Push: true})
+	_, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: buildFixture(t, testDF, ""), Version: "1.3.0", Push: true})
 	if err == nil || !strings.Contains(err.Error(), "disagree") {
 		t.Errorf("Build() error = %v, want tags disagreeing", err)
 	}
@@ -404,19 +404,19 @@ func TestBuildInputErrors(t *testing.T) {
 		want     string
 		wantHint string
 	}{
-		{name: "no image", opts: BuildOptions{Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "no image repository", wantHint: "--image"},
-		{name: "uppercase repository", opts: BuildOptions{Images: []string{"Org/App"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "must be lower case", wantHint: "--image org/app"},
-		{name: "repository with tag", opts: BuildOptions{Images: []string{"app:1"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "has a tag"},
-		{name: "duplicate repository", opts: BuildOptions{Images: []string{"app", "app"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "twice"},
-		{name: "context missing", opts: BuildOptions{Images: []string{"app"}, Context: filepath.Join(dir, "nope"), Version: "1.0.0"}, wantIs: ErrInvalid, want: "not a directory"},
-		{name: "dockerfile missing", opts: BuildOptions{Images: []string{"app"}, Context: dir, Dockerfile: filepath.Join(dir, "Nope"), Version: "1.0.0"}, want: "does not exist", wantHint: "--file"},
-		{name: "bad platform", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.0.0", Platforms: []string{"amd64"}}, wantIs: ErrInvalid, want: "os/arch"},
-		{name: "not semver", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.2"}, wantIs: ErrInvalid, want: "not a semantic version"},
-		{name: "build metadata", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.2.3+build.5"}, wantIs: ErrInvalid, want: "build metadata", wantHint: "drop the +build.5"},
-		{name: "metadata on a non-dev prerelease", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.2.3-rc.1+g1a2b3c4"}, wantIs: ErrInvalid, want: "build metadata"},
-		{name: "python prerelease without pep440 form", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.3.0-feature.x"}, wantIs: ErrInvalid, want: "cannot be built as a Python package", wantHint: "rc.N"},
-		{name: "pep440 style without pep440 form", opts: BuildOptions{Images: []string{"app"}, Context: noPy, Version: "1.3.0-feature.x", Tags: TagOptions{Style: TagStylePEP440}}, wantIs: ErrInvalid, want: "no PEP 440 form"},
-		{name: "classic multi-platform", opts: BuildOptions{Images: []string{"app"}, Context: dir, Version: "1.0.0", Builder: BuilderClassic, Platforms: []string{"linux/amd64", "linux/arm64"}}, wantIs: ErrInvalid, want: "one platform"},
+		{name: "no image", opts: BuildOptions{TagPrefix: "v", Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "no image repository", wantHint: "--image"},
+		{name: "uppercase repository", opts: BuildOptions{TagPrefix: "v", Images: []string{"Org/App"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "must be lower case", wantHint: "--image org/app"},
+		{name: "repository with tag", opts: BuildOptions{TagPrefix: "v", Images: []string{"app:1"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "has a tag"},
+		{name: "duplicate repository", opts: BuildOptions{TagPrefix: "v", Images: []string{"app", "app"}, Context: dir, Version: "1.0.0"}, wantIs: ErrInvalid, want: "twice"},
+		{name: "context missing", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: filepath.Join(dir, "nope"), Version: "1.0.0"}, wantIs: ErrInvalid, want: "not a directory"},
+		{name: "dockerfile missing", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Dockerfile: filepath.Join(dir, "Nope"), Version: "1.0.0"}, want: "does not exist", wantHint: "--file"},
+		{name: "bad platform", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.0.0", Platforms: []string{"amd64"}}, wantIs: ErrInvalid, want: "os/arch"},
+		{name: "not semver", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.2"}, wantIs: ErrInvalid, want: "not a semantic version"},
+		{name: "build metadata", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.2.3+build.5"}, wantIs: ErrInvalid, want: "build metadata", wantHint: "drop the +build.5"},
+		{name: "metadata on a non-dev prerelease", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.2.3-rc.1+g1a2b3c4"}, wantIs: ErrInvalid, want: "build metadata"},
+		{name: "python prerelease without pep440 form", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.3.0-feature.x"}, wantIs: ErrInvalid, want: "cannot be built as a Python package", wantHint: "rc.N"},
+		{name: "pep440 style without pep440 form", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: noPy, Version: "1.3.0-feature.x", Tags: TagOptions{Style: TagStylePEP440}}, wantIs: ErrInvalid, want: "no PEP 440 form"},
+		{name: "classic multi-platform", opts: BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: "1.0.0", Builder: BuilderClassic, Platforms: []string{"linux/amd64", "linux/arm64"}}, wantIs: ErrInvalid, want: "one platform"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,7 +440,7 @@ func TestBuildInputErrors(t *testing.T) {
 
 func TestBuildValidatesRepositoriesFirst(t *testing.T) {
 	e := newBuildEnv(BuilderBuildx)
-	_, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"ok", "Bad"}, Context: t.TempDir(), Version: "1.0.0"})
+	_, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"ok", "Bad"}, Context: t.TempDir(), Version: "1.0.0"})
 	if !errors.Is(err, ErrInvalid) || e.git.calls != 0 {
 		t.Errorf("Build() error = %v after %d git calls; want ErrInvalid before any", err, e.git.calls)
 	}
@@ -463,6 +463,7 @@ func TestBuildVersions(t *testing.T) {
 		{name: "shallow clone without tags", version: "2.1.0", git: fakeBuildGit{shallow: true}, wantTags: []string{"2.1.0"}, warn: "released versions are unknown"},
 		{name: "no tags, not shallow: first release", version: "0.1.0", git: fakeBuildGit{}, wantTags: []string{"0.1.0", "0.1", "latest"}},
 		{name: "custom prefix", version: "app/v1.1.0", git: fakeBuildGit{tags: []string{"app/v1.0.0", "v9.0.0"}}, wantTags: []string{"1.1.0", "1.1", "1", "latest"}},
+		{name: "bare tags", version: "0.9.1", git: fakeBuildGit{tags: []string{"1.0.0", "v9.0.0"}}, wantTags: []string{"0.9.1", "0.9"}},
 		{name: "remote without web address", version: "2.1.0", git: fakeBuildGit{tags: []string{"v2.0.0"}, remote: "file:///srv/repo.git"}, wantTags: []string{"2.1.0", "2.1", "2", "latest"}, warn: "no source label"},
 	}
 	for _, tt := range tests {
@@ -477,9 +478,12 @@ func TestBuildVersions(t *testing.T) {
 			if tt.next != "" {
 				e.deps.NextVersion = func(context.Context) (string, error) { return tt.next, nil }
 			}
-			opts := BuildOptions{Images: []string{"app"}, Context: dir, Version: tt.version, Tags: TagOptions{NoSHATag: true}}
-			if strings.HasPrefix(tt.version, "app/") {
+			opts := BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: tt.version, Tags: TagOptions{NoSHATag: true}}
+			switch {
+			case strings.HasPrefix(tt.version, "app/"):
 				opts.TagPrefix = "app/v"
+			case tt.name == "bare tags":
+				opts.TagPrefix = ""
 			}
 			res, err := Build(t.Context(), e.deps, opts)
 			if err != nil {
@@ -502,7 +506,7 @@ func TestBuildVersions(t *testing.T) {
 func TestBuildDockerFails(t *testing.T) {
 	e := newBuildEnv(BuilderBuildx)
 	e.docker.fail = &DockerError{Command: "buildx build", ExitCode: 2, Stderr: "ERROR: boom"}
-	_, err := Build(t.Context(), e.deps, BuildOptions{Images: []string{"app"}, Context: buildFixture(t, testDF, ""), Version: "1.0.0", Push: true})
+	_, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: buildFixture(t, testDF, ""), Version: "1.0.0", Push: true})
 	var de *DockerError
 	if !errors.As(err, &de) || de.ExitCode != 2 {
 		t.Errorf("Build() error = %v, want the DockerError", err)
