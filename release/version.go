@@ -370,10 +370,11 @@ func classifyTags(tags []gitinfo.Tag, prefix string) ([]ReleaseTag, []Candidate)
 				Reason: fmt.Sprintf("does not start with the prefix %q", prefix)})
 		}
 	}
-	slices.SortStableFunc(rel, func(a, b ReleaseTag) int {
+	// A total order (name breaks ties), so an unstable sort is deterministic.
+	slices.SortFunc(rel, func(a, b ReleaseTag) int {
 		return cmp.Or(b.Version.Compare(a.Version), cmp.Compare(a.Name, b.Name))
 	})
-	slices.SortStableFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
+	slices.SortFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
 	return rel, other
 }
 

@@ -2,6 +2,7 @@ package release
 
 import (
 	"crypto/sha1"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -498,4 +499,31 @@ func cmpOr(a, b []string) []string {
 		return a
 	}
 	return b
+}
+
+// TestResultJSON: `release version --json` prints exactly the fields of
+// SPEC §2, bump as a word and reasons as a list even when empty.
+func TestResultJSON(t *testing.T) {
+	got, err := Derive(Input{Head: hash("c1"), Tags: tags("v1.2.3@HEAD")}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"version":"1.2.3","tag":"v1.2.3","previous_version":"","previous_tag":"","bump":"none","tagged":true,` +
+		`"commit":"` + hash("c1") + `","commits":0,"dirty":false,"shallow":false,"prerelease":false,"pep440":"1.2.3",` +
+		`"docker_tag":"1.2.3","reasons":[]}`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+	got, err = Derive(Input{Head: hash("c1"), Commits: history("feat: x")}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(got.Reasons)
+	if want := `[{"commit":"` + hash("c1") + `","subject":"feat: x","bump":"minor"}]`; string(b) != want {
+		t.Errorf("reasons JSON = %s, want %s", b, want)
+	}
 }
