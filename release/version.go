@@ -264,6 +264,9 @@ func Derive(in Input, opts Options) (*Result, error) {
 		res.Tagged = true
 		v = headTag.Version
 		exp.Steps = append(exp.Steps, fmt.Sprintf("HEAD carries %s: that is its version, whatever the commits", headTag.Name))
+		if base != nil {
+			exp.Steps = append(exp.Steps, fmt.Sprintf("previous release %s, %d commit(s) since, bump %s", base.Name, res.Commits, res.Bump))
+		}
 	default:
 		if base == nil {
 			exp.Steps = append(exp.Steps, fmt.Sprintf("no stable release tag with prefix %q is reachable from HEAD", opts.TagPrefix))
