@@ -27,31 +27,36 @@ var (
 	ErrInvalid = errors.New("invalid")
 )
 
-// hintError carries a fix a person can apply next to the error it fixes.
-type hintError struct {
-	err  error
-	hint string
+// HintError carries a fix a person can apply next to the error it fixes;
+// cmd/release prints Hint as `release: hint: <hint>`. Create it with
+// WithHint.
+type HintError struct {
+	Err  error
+	Hint string
 }
 
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
+// Error is the wrapped error's message: the hint is printed separately.
+func (e *HintError) Error() string { return e.Err.Error() }
 
-// WithHint attaches a fix a person can apply (a command, a flag) to err; the
-// command line prints it as `release: hint: <hint>`. The error's message and
-// what errors.Is/As see are unchanged. WithHint(nil, h) is nil.
+// Unwrap returns the wrapped error, so errors.Is/As see through the hint.
+func (e *HintError) Unwrap() error { return e.Err }
+
+// WithHint attaches a fix a person can apply (a command, a flag) to err. The
+// error's message and what errors.Is/As find are unchanged. WithHint(nil, h)
+// is nil.
 func WithHint(err error, hint string) error {
 	if err == nil {
 		return nil
 	}
-	return &hintError{err: err, hint: hint}
+	return &HintError{Err: err, Hint: hint}
 }
 
-// Hint returns the hint attached to err or to any error it wraps (the
+// Hint returns the hint attached to err or to an error it wraps (the
 // outermost wins), or "" when there is none.
 func Hint(err error) string {
-	var h *hintError
+	var h *HintError
 	if errors.As(err, &h) {
-		return h.hint
+		return h.Hint
 	}
 	return ""
 }
