@@ -60,7 +60,10 @@ type program struct {
 
 func (p *program) newApp() *cli.App {
 	e := p.env
-	cmds := []*cli.Command{}
+	cmds := []*cli.Command{
+		p.versionCommand(),
+		p.changelogCommand(),
+	}
 	app := &cli.App{
 		Name:                 "release",
 		Usage:                "version, build, promote and trace Python service images",
