@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"sort"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,7 +41,7 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"commit": cmdCommit,
+			"commit":   cmdCommit,
 			"rc":       cmdExitCode,
 			"jsonkeys": cmdJSONKeys,
 		},
