@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -436,6 +438,62 @@ func TestLogShallow(t *testing.T) {
 			got := checkLog(t, clone, gitinfo.LogQuery{Include: head, StopAt: []string{tagged}, Paths: tc.paths}, tc.want, reached)
 			if got.Shallow != tc.wantShallow {
 				t.Errorf("Log.Shallow = %v, want %v", got.Shallow, tc.wantShallow)
+			}
+		})
+	}
+}
+
+// TestLogGeneratedHistory cross-checks Log against git rev-list on a
+// generated history with merged feature branches that fork before tags and
+// merge after them, and checks that the walk stays near the range it
+// returns (the property the benchmarks measure at scale).
+func TestLogGeneratedHistory(t *testing.T) {
+	gitPath := gitinfotest.GitPath(t)
+	for _, graph := range []bool{false, true} {
+		t.Run(fmt.Sprintf("commit-graph=%v", graph), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			p := gitinfotest.HistoryParams{Commits: 3000, Tags: 30, SinceTag: 57, MergeEvery: 4, BranchLength: 3, CommitGraph: graph}
+			if err := gitinfotest.GenerateHistory(context.Background(), gitPath, dir, p); err != nil {
+				t.Fatal(err)
+			}
+			r := gitinfotest.Open(t, dir)
+			repo := open(t, dir)
+			tags, err := repo.Tags(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []string
+			for _, tag := range tags {
+				all = append(all, tag.Commit)
+			}
+			queries := map[string]gitinfo.LogQuery{
+				"since the tags":           {Include: head, StopAt: all},
+				"since the tags, one path": {Include: head, StopAt: all, Paths: []string{"svc3"}},
+				"below an old tag":         {Include: []string{r.Git("rev-parse", gitinfotest.TagName(12)+"^")}, StopAt: all},
+				"long range":               {Include: head, Exclude: []string{gitinfotest.TagName(3)}},
+				"two old tags apart":       {Include: []string{gitinfotest.TagName(20)}, Exclude: []string{gitinfotest.TagName(15)}, Paths: []string{"svc1", "svc5/file05.txt"}},
+			}
+			for name, q := range queries {
+				t.Run(name, func(t *testing.T) {
+					got, err := repo.Log(context.Background(), q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var hashes []string
+					for _, c := range got.Commits {
+						hashes = append(hashes, c.Hash)
+					}
+					want := revList(t, r, q)
+					if diff := cmp.Diff(want, hashes); diff != "" {
+						t.Errorf("Log vs git rev-list (-git +gitinfo):\n%s", diff)
+					}
+					if len(want) == 0 {
+						t.Fatal("empty range: the query tests nothing")
+					}
+					if len(q.Paths) == 0 && got.Visited > len(got.Commits)+20 {
+						t.Errorf("walk visited %d commits for %d selected", got.Visited, len(got.Commits))
+					}
+				})
 			}
 		})
 	}
