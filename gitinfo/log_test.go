@@ -498,3 +498,45 @@ func TestLogGeneratedHistory(t *testing.T) {
 		})
 	}
 }
+
+func TestLogQueryErrors(t *testing.T) {
+	r := gitinfotest.New(t)
+	r.Commit("a")
+	repo := open(t, r.Dir)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		q       gitinfo.LogQuery
+		wantErr error
+	}{
+		{name: "unknown include", q: gitinfo.LogQuery{Include: []string{"nope"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "unknown exclude", q: gitinfo.LogQuery{Include: head, Exclude: []string{"v9"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "unknown stop name", q: gitinfo.LogQuery{Include: head, StopAt: []string{"v9"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "path outside the repository", q: gitinfo.LogQuery{Include: head, Paths: []string{"../x"}}},
+		{name: "absolute path", q: gitinfo.LogQuery{Include: head, Paths: []string{"/etc"}}},
+		{name: "cancelled", ctx: cancelled, q: gitinfo.LogQuery{Include: head}, wantErr: context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			_, err := repo.Log(ctx, tc.q)
+			if err == nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("Log = %v, want an error (%v)", err, tc.wantErr)
+			}
+		})
+	}
+	// A StopAt hash the repository does not have is fine (shallow clones).
+	got, err := repo.Log(context.Background(), gitinfo.LogQuery{Include: head, StopAt: []string{strings.Repeat("ab", 20)}})
+	if err != nil || len(got.Commits) != 1 {
+		t.Errorf("Log with an absent StopAt hash = %+v, %v", got, err)
+	}
+	// Nothing to include, nothing to list.
+	if got, err := repo.Log(context.Background(), gitinfo.LogQuery{}); err != nil || len(got.Commits) != 0 {
+		t.Errorf("empty query = %+v, %v", got, err)
+	}
+}
