@@ -76,14 +76,16 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Not ReferenceName.Short: it runs fmt.Sscanf per ref.
+		name := strings.TrimPrefix(ref.Name().String(), "refs/tags/")
 		commit, annotated, err := r.peel(ref.Hash())
 		if errors.Is(err, errNotCommit) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", ref.Name().Short(), err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		tags = append(tags, Tag{Name: ref.Name().Short(), Commit: commit.String(), Annotated: annotated})
+		tags = append(tags, Tag{Name: name, Commit: commit.String(), Annotated: annotated})
 		return nil
 	})
 	if err != nil {
