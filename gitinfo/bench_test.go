@@ -13,7 +13,7 @@ import (
 // recent history (1,000 release tags, the last one 100 commits behind HEAD,
 // a merged feature branch every 10 main-line commits) on 100,000 and
 // 300,000 commits, with and without a commit-graph. The walk's cost must
-// follow the 100 commits since the tag, not the history.
+// follow the commits since the tag, not the history.
 func benchHistories() []gitinfotest.HistoryParams {
 	var out []gitinfotest.HistoryParams
 	for _, n := range []int{100_000, 300_000} {
@@ -23,11 +23,15 @@ func benchHistories() []gitinfotest.HistoryParams {
 			})
 		}
 	}
-	return out
+	// The same 100k history with ten times more commits since the last
+	// tag: here the cost must grow.
+	return append(out, gitinfotest.HistoryParams{
+		Commits: 100_000, Tags: 1000, SinceTag: 1000, MergeEvery: 10, BranchLength: 3,
+	})
 }
 
 func benchName(p gitinfotest.HistoryParams) string {
-	return fmt.Sprintf("commits=%dk/graph=%v", p.Commits/1000, p.CommitGraph)
+	return fmt.Sprintf("commits=%dk/since-tag=%d/graph=%v", p.Commits/1000, p.SinceTag, p.CommitGraph)
 }
 
 // BenchmarkLog times the version walk alone: HEAD with every tag as a

@@ -66,12 +66,17 @@ func (r *Repo) runGit(ctx context.Context, extra []string, secrets []string, arg
 	return stdout.Bytes(), nil
 }
 
-// lastLines keeps the last n lines of s: the end of git's stderr says what
-// went wrong, the start is progress.
+// lastLines keeps the last n non-empty lines of s, joined on one line: the
+// end of git's stderr says what went wrong, the start is progress.
 func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "; ")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object/commitgraph"
@@ -122,30 +123,17 @@ func (r *Repo) Log(ctx context.Context, q LogQuery) (*Log, error) {
 	}
 	w.isShallow = len(shallowList) > 0
 
-	resolveAll := func(what string, revs []string) ([]plumbing.Hash, error) {
-		out := make([]plumbing.Hash, 0, len(revs))
-		for _, rev := range revs {
-			if what == "stop" && isHex(rev) && len(rev) == 40 {
-				out = append(out, plumbing.NewHash(rev))
-				continue
-			}
-			h, err := r.resolve(rev)
-			if err != nil {
-				return nil, fmt.Errorf("resolving %s %q: %w", what, rev, err)
-			}
-			out = append(out, h)
-		}
-		return out, nil
-	}
-	include, err := resolveAll("include", q.Include)
+	include, err := r.resolveAll("include", q.Include, false)
 	if err != nil {
 		return nil, err
 	}
-	exclude, err := resolveAll("exclude", q.Exclude)
+	exclude, err := r.resolveAll("exclude", q.Exclude, false)
 	if err != nil {
 		return nil, err
 	}
-	stop, err := resolveAll("stop", q.StopAt)
+	// StopAt hashes are matched, not looked up: a tag's commit may be
+	// missing from a shallow clone.
+	stop, err := r.resolveAll("stop", q.StopAt, true)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +176,24 @@ func (r *Repo) Log(ctx context.Context, q LogQuery) (*Log, error) {
 		log.Commits = append(log.Commits, toCommit(c))
 	}
 	return log, nil
+}
+
+// resolveAll resolves revisions; with hashesAsIs, full hashes are taken
+// without checking that the commit exists.
+func (r *Repo) resolveAll(what string, revs []string, hashesAsIs bool) ([]plumbing.Hash, error) {
+	out := make([]plumbing.Hash, 0, len(revs))
+	for _, rev := range revs {
+		if hashesAsIs && len(rev) == 40 && isHex(rev) {
+			out = append(out, plumbing.NewHash(strings.ToLower(rev)))
+			continue
+		}
+		h, err := r.resolve(rev)
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s %q: %w", what, rev, err)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 type walker struct {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -438,5 +440,103 @@ func TestLogShallow(t *testing.T) {
 				t.Errorf("Log.Shallow = %v, want %v", got.Shallow, tc.wantShallow)
 			}
 		})
+	}
+}
+
+// TestLogGeneratedHistory cross-checks Log against git rev-list on a
+// generated history with merged feature branches that fork before tags and
+// merge after them, and checks that the walk stays near the range it
+// returns (the property the benchmarks measure at scale).
+func TestLogGeneratedHistory(t *testing.T) {
+	gitPath := gitinfotest.GitPath(t)
+	for _, graph := range []bool{false, true} {
+		t.Run(fmt.Sprintf("commit-graph=%v", graph), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			p := gitinfotest.HistoryParams{Commits: 3000, Tags: 30, SinceTag: 57, MergeEvery: 4, BranchLength: 3, CommitGraph: graph}
+			if err := gitinfotest.GenerateHistory(context.Background(), gitPath, dir, p); err != nil {
+				t.Fatal(err)
+			}
+			r := gitinfotest.Open(t, dir)
+			repo := open(t, dir)
+			tags, err := repo.Tags(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all []string
+			for _, tag := range tags {
+				all = append(all, tag.Commit)
+			}
+			queries := map[string]gitinfo.LogQuery{
+				"since the tags":           {Include: head, StopAt: all},
+				"since the tags, one path": {Include: head, StopAt: all, Paths: []string{"svc3"}},
+				"below an old tag":         {Include: []string{r.Git("rev-parse", gitinfotest.TagName(12)+"^")}, StopAt: all},
+				"long range":               {Include: head, Exclude: []string{gitinfotest.TagName(3)}},
+				"two old tags apart":       {Include: []string{gitinfotest.TagName(20)}, Exclude: []string{gitinfotest.TagName(15)}, Paths: []string{"svc1", "svc5/file05.txt"}},
+			}
+			for name, q := range queries {
+				t.Run(name, func(t *testing.T) {
+					got, err := repo.Log(context.Background(), q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var hashes []string
+					for _, c := range got.Commits {
+						hashes = append(hashes, c.Hash)
+					}
+					want := revList(t, r, q)
+					if diff := cmp.Diff(want, hashes); diff != "" {
+						t.Errorf("Log vs git rev-list (-git +gitinfo):\n%s", diff)
+					}
+					if len(want) == 0 {
+						t.Fatal("empty range: the query tests nothing")
+					}
+					if len(q.Paths) == 0 && got.Visited > len(got.Commits)+20 {
+						t.Errorf("walk visited %d commits for %d selected", got.Visited, len(got.Commits))
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestLogQueryErrors(t *testing.T) {
+	r := gitinfotest.New(t)
+	r.Commit("a")
+	repo := open(t, r.Dir)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		q       gitinfo.LogQuery
+		wantErr error
+	}{
+		{name: "unknown include", q: gitinfo.LogQuery{Include: []string{"nope"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "unknown exclude", q: gitinfo.LogQuery{Include: head, Exclude: []string{"v9"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "unknown stop name", q: gitinfo.LogQuery{Include: head, StopAt: []string{"v9"}}, wantErr: gitinfo.ErrUnknownRevision},
+		{name: "path outside the repository", q: gitinfo.LogQuery{Include: head, Paths: []string{"../x"}}},
+		{name: "absolute path", q: gitinfo.LogQuery{Include: head, Paths: []string{"/etc"}}},
+		{name: "cancelled", ctx: cancelled, q: gitinfo.LogQuery{Include: head}, wantErr: context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			_, err := repo.Log(ctx, tc.q)
+			if err == nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("Log = %v, want an error (%v)", err, tc.wantErr)
+			}
+		})
+	}
+	// A StopAt hash the repository does not have is fine (shallow clones).
+	got, err := repo.Log(context.Background(), gitinfo.LogQuery{Include: head, StopAt: []string{strings.Repeat("ab", 20)}})
+	if err != nil || len(got.Commits) != 1 {
+		t.Errorf("Log with an absent StopAt hash = %+v, %v", got, err)
+	}
+	// Nothing to include, nothing to list.
+	if got, err := repo.Log(context.Background(), gitinfo.LogQuery{}); err != nil || len(got.Commits) != 0 {
+		t.Errorf("empty query = %+v, %v", got, err)
 	}
 }

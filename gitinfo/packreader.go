@@ -9,17 +9,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
 // packReader reads single objects from pack files by binary search in their
-// .idx files, reading only the index buckets and pack entries it needs.
+// memory-mapped .idx files, touching only the index pages and pack entries
+// it needs.
 //
 // go-git's own reader decodes every .idx completely and builds an
 // offset-to-hash map of the whole pack before it returns the first packed
@@ -28,7 +29,7 @@ import (
 // every run. This reader makes that cost follow the objects read. Anything
 // it does not handle (loose objects, alternates, idx v1) is left to go-git.
 type packReader struct {
-	dot    billy.Filesystem
+	dir    string  // the objects/pack directory
 	packs  []*pack // nil until listed; empty when there are none
 	listed bool
 	// bases caches recently inflated objects by pack and offset: delta
@@ -46,23 +47,27 @@ type baseKey struct {
 const maxBases = 512
 
 type pack struct {
-	name    string
-	idx     billy.File
-	data    billy.File
-	fanout  [256]uint32
-	buckets map[byte][]byte // first hash byte → the sorted hashes starting with it
+	name   string
+	idx    []byte // the whole .idx, mapped (or read where mapping is not available)
+	unmap  func() error
+	data   *os.File
+	fanout [256]uint32
 }
 
 var errUnsupportedIdx = errors.New("unsupported pack index")
 
-func newPackReader(dot billy.Filesystem) *packReader {
-	return &packReader{dot: dot, bases: map[baseKey]*plumbing.MemoryObject{}}
+// newPackReader reads the packs of the objects directory objects.
+func newPackReader(objects string) *packReader {
+	return &packReader{dir: filepath.Join(objects, "pack"), bases: map[baseKey]*plumbing.MemoryObject{}}
 }
 
 func (pr *packReader) close() error {
 	var errs []error
 	for _, p := range pr.packs {
-		errs = append(errs, p.idx.Close(), p.data.Close())
+		if p.unmap != nil {
+			errs = append(errs, p.unmap())
+		}
+		errs = append(errs, p.data.Close())
 	}
 	pr.packs, pr.listed = nil, false
 	return errors.Join(errs...)
@@ -74,10 +79,9 @@ func (pr *packReader) list() error {
 		return nil
 	}
 	pr.listed = true
-	dir := path.Join("objects", "pack")
-	infos, err := pr.dot.ReadDir(dir)
+	infos, err := os.ReadDir(pr.dir)
 	if err != nil {
-		if errors.Is(err, io.EOF) || isNotExist(err) {
+		if isNotExist(err) {
 			return nil
 		}
 		return fmt.Errorf("listing packs: %w", err)
@@ -90,7 +94,7 @@ func (pr *packReader) list() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p, err := openPack(pr.dot, path.Join(dir, n))
+		p, err := openPack(filepath.Join(pr.dir, n))
 		if errors.Is(err, errUnsupportedIdx) || isNotExist(err) {
 			continue // go-git reads it
 		}
@@ -106,28 +110,46 @@ func isNotExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-func openPack(dot billy.Filesystem, base string) (*pack, error) {
-	idx, err := dot.Open(base + ".idx")
+// idxHeader is the size of an idx v2 header: magic, version, fan-out.
+const idxHeader = 8 + 256*4
+
+func openPack(base string) (p *pack, err error) {
+	f, err := os.Open(base + ".idx")
 	if err != nil {
 		return nil, err
 	}
-	var hdr [8 + 256*4]byte
-	if _, err := idx.ReadAt(hdr[:], 0); err != nil {
-		idx.Close()
+	defer f.Close() // a mapping outlives its descriptor
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	p = &pack{name: base}
+	data, unmap, mapped, err := mapFile(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("mapping %s.idx: %w", base, err)
+	}
+	if mapped {
+		p.idx, p.unmap = data, unmap
+	} else if p.idx, err = io.ReadAll(f); err != nil {
 		return nil, fmt.Errorf("reading %s.idx: %w", base, err)
 	}
-	if !bytes.Equal(hdr[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(hdr[4:8]) != 2 {
-		idx.Close()
+	defer func() {
+		if err != nil && p.unmap != nil {
+			_ = p.unmap()
+		}
+	}()
+	if len(p.idx) < idxHeader+40 || !bytes.Equal(p.idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(p.idx[4:8]) != 2 {
 		return nil, errUnsupportedIdx
 	}
-	data, err := dot.Open(base + ".pack")
-	if err != nil {
-		idx.Close()
-		return nil, err
-	}
-	p := &pack{name: base, idx: idx, data: data, buckets: map[byte][]byte{}}
 	for i := range p.fanout {
-		p.fanout[i] = binary.BigEndian.Uint32(hdr[8+4*i:])
+		p.fanout[i] = binary.BigEndian.Uint32(p.idx[8+4*i:])
+	}
+	n := int64(p.count())
+	if int64(len(p.idx)) < idxHeader+n*28+40 {
+		return nil, fmt.Errorf("reading %s.idx: truncated", base)
+	}
+	if p.data, err = os.Open(base + ".pack"); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -146,36 +168,27 @@ func (p *pack) find(h plumbing.Hash) (int64, error) {
 	if lo >= hi {
 		return -1, nil
 	}
-	bucket, ok := p.buckets[b]
-	if !ok {
-		bucket = make([]byte, int(hi-lo)*20)
-		if _, err := p.idx.ReadAt(bucket, int64(8+256*4+lo*20)); err != nil {
-			return -1, fmt.Errorf("reading %s.idx: %w", p.name, err)
-		}
-		p.buckets[b] = bucket
-	}
-	n := int(hi - lo)
-	i := sort.Search(n, func(i int) bool { return bytes.Compare(bucket[i*20:i*20+20], h[:]) >= 0 })
-	if i == n || !bytes.Equal(bucket[i*20:i*20+20], h[:]) {
+	hashes := p.idx[idxHeader:]
+	i := lo + uint32(sort.Search(int(hi-lo), func(i int) bool {
+		at := (lo + uint32(i)) * 20
+		return bytes.Compare(hashes[at:at+20], h[:]) >= 0
+	}))
+	if i == hi || !bytes.Equal(hashes[i*20:i*20+20], h[:]) {
 		return -1, nil
 	}
-	pos := lo + uint32(i)
 	// Offsets follow the hashes and the CRCs; an offset with the high bit
 	// set indexes the 64-bit offset table that follows them.
-	n32 := int64(p.count())
-	offTable := int64(8+256*4) + n32*20 + n32*4
-	var buf [8]byte
-	if _, err := p.idx.ReadAt(buf[:4], offTable+int64(pos)*4); err != nil {
-		return -1, fmt.Errorf("reading %s.idx: %w", p.name, err)
-	}
-	off := binary.BigEndian.Uint32(buf[:4])
+	n := int64(p.count())
+	offTable := idxHeader + n*24
+	off := binary.BigEndian.Uint32(p.idx[offTable+int64(i)*4:])
 	if off&0x80000000 == 0 {
 		return int64(off), nil
 	}
-	if _, err := p.idx.ReadAt(buf[:8], offTable+n32*4+int64(off&0x7fffffff)*8); err != nil {
-		return -1, fmt.Errorf("reading %s.idx: %w", p.name, err)
+	at := offTable + n*4 + int64(off&0x7fffffff)*8
+	if at+8 > int64(len(p.idx)) {
+		return -1, fmt.Errorf("reading %s.idx: bad large offset", p.name)
 	}
-	return int64(binary.BigEndian.Uint64(buf[:8])), nil
+	return int64(binary.BigEndian.Uint64(p.idx[at:])), nil
 }
 
 // packedObject is an object read from a pack, with the hash it was looked up
@@ -202,7 +215,7 @@ func (pr *packReader) object(h plumbing.Hash) (plumbing.EncodedObject, error) {
 		if off >= 0 {
 			obj, err := pr.at(p, off, 0)
 			if err != nil {
-				return nil, fmt.Errorf("reading object %s from %s: %w", h, path.Base(p.name), err)
+				return nil, fmt.Errorf("reading object %s from %s: %w", h, filepath.Base(p.name), err)
 			}
 			return packedObject{MemoryObject: obj, hash: h}, nil
 		}

@@ -71,7 +71,7 @@ func TestPackReader(t *testing.T) {
 			dot := osfs.New(filepath.Join(r.Dir, ".git"))
 			plain := filesystem.NewStorage(dot, cache.NewObjectLRUDefault())
 			defer plain.Close()
-			pr := newPackReader(dot)
+			pr := newPackReader(filepath.Join(r.Dir, ".git", "objects"))
 			defer pr.close()
 
 			iter, err := plain.IterEncodedObjects(plumbing.AnyObject)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -76,14 +77,16 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Not ReferenceName.Short: it runs fmt.Sscanf per ref.
+		name := strings.TrimPrefix(ref.Name().String(), "refs/tags/")
 		commit, annotated, err := r.peel(ref.Hash())
 		if errors.Is(err, errNotCommit) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", ref.Name().Short(), err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		tags = append(tags, Tag{Name: ref.Name().Short(), Commit: commit.String(), Annotated: annotated})
+		tags = append(tags, Tag{Name: name, Commit: commit.String(), Annotated: annotated})
 		return nil
 	})
 	if err != nil {
@@ -149,6 +152,81 @@ func (r *Repo) Resolve(ctx context.Context, rev string) (string, error) {
 }
 
 func (r *Repo) resolve(rev string) (plumbing.Hash, error) {
+	// Ancestry suffixes (rev~2, rev^, rev^2, rev^{}): '~' and '^' cannot
+	// appear in a ref name, so the first one starts the suffix.
+	if i := strings.IndexAny(rev, "~^"); i > 0 {
+		h, err := r.resolveName(rev[:i])
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return r.walkSuffix(h, rev[i:])
+	}
+	return r.resolveName(rev)
+}
+
+// walkSuffix follows git's ancestry suffixes: ~N is N first parents, ^N the
+// N-th parent (^ alone the first, ^0 the commit itself), ^{} and ^{commit}
+// peel to the commit (already done).
+func (r *Repo) walkSuffix(h plumbing.Hash, suffix string) (plumbing.Hash, error) {
+	for suffix != "" {
+		op := suffix[0]
+		suffix = suffix[1:]
+		if op != '~' && op != '^' {
+			return plumbing.ZeroHash, ErrUnknownRevision
+		}
+		if op == '^' && strings.HasPrefix(suffix, "{") {
+			end := strings.IndexByte(suffix, '}')
+			if end < 0 || (suffix[1:end] != "" && suffix[1:end] != "commit") {
+				return plumbing.ZeroHash, ErrUnknownRevision
+			}
+			suffix = suffix[end+1:]
+			continue
+		}
+		digits := len(suffix) - len(strings.TrimLeft(suffix, "0123456789"))
+		n := 1
+		if digits > 0 {
+			v, err := strconv.Atoi(suffix[:digits])
+			if err != nil || v > 1<<20 {
+				return plumbing.ZeroHash, ErrUnknownRevision
+			}
+			n = v
+			suffix = suffix[digits:]
+		}
+		if op == '~' {
+			for ; n > 0; n-- {
+				p, err := r.parent(h, 1)
+				if err != nil {
+					return plumbing.ZeroHash, err
+				}
+				h = p
+			}
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		p, err := r.parent(h, n)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h = p
+	}
+	return h, nil
+}
+
+// parent returns the n-th parent (from 1) of commit h.
+func (r *Repo) parent(h plumbing.Hash, n int) (plumbing.Hash, error) {
+	c, err := object.GetCommit(r.storage, h)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	if n > len(c.ParentHashes) {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s has no parent %d: %w", h.String()[:12], n, ErrUnknownRevision)
+	}
+	return c.ParentHashes[n-1], nil
+}
+
+func (r *Repo) resolveName(rev string) (plumbing.Hash, error) {
 	if rev == "" {
 		return plumbing.ZeroHash, ErrUnknownRevision
 	}

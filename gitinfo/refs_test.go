@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	git "github.com/go-git/go-git/v5"
@@ -326,5 +327,37 @@ func TestStripUserinfo(t *testing.T) {
 				t.Errorf("StripUserinfo(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestResolveAncestry checks git's ancestry suffixes against git itself.
+func TestResolveAncestry(t *testing.T) {
+	r := gitinfotest.New(t)
+	base := r.Commit("base")
+	r.Commit("main 1")
+	r.Branch("topic", base)
+	r.Checkout("topic")
+	r.Commit("side")
+	r.Checkout("main")
+	r.Merge("merge topic", []string{"topic"})
+	r.Commit("after")
+	r.AnnotatedTag("v1.0.0", "HEAD", "m")
+	repo := open(t, r.Dir)
+	for _, rev := range []string{"HEAD~", "HEAD~1", "HEAD~2", "HEAD~1^2", "HEAD^^2", "HEAD~3", "v1.0.0~2", "v1.0.0^{}", "v1.0.0^{commit}", "HEAD^0", "topic~1", "HEAD~1^1~1"} {
+		t.Run(rev, func(t *testing.T) {
+			want := strings.TrimSpace(r.Git("rev-parse", "--verify", "-q", rev+"^{commit}"))
+			got, err := repo.Resolve(context.Background(), rev)
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v (git says %s)", rev, err, want)
+			}
+			if got != want {
+				t.Errorf("Resolve(%q) = %s, git says %s", rev, got, want)
+			}
+		})
+	}
+	for _, rev := range []string{"HEAD~9", "HEAD^3", "HEAD^{tree}", "HEAD~x", "HEAD^{"} {
+		if got, err := repo.Resolve(context.Background(), rev); !errors.Is(err, gitinfo.ErrUnknownRevision) {
+			t.Errorf("Resolve(%q) = %q, %v; want ErrUnknownRevision", rev, got, err)
+		}
 	}
 }

@@ -98,7 +98,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		// read re-opens the pack and rebuilds its scanner.
 		KeepDescriptors: true,
 	})
-	st := &storage{Storage: fsStorage, packs: newPackReader(dotFS)}
+	objects := filepath.Join(gitDir, "objects")
+	if commonDir != "" {
+		objects = filepath.Join(commonDir, "objects")
+	}
+	st := &storage{Storage: fsStorage, packs: newPackReader(objects)}
 	repo, err := git.Open(st, osfs.New(root))
 	if err != nil {
 		_ = st.Close()

@@ -100,10 +100,15 @@ func behindTags(ctx context.Context, git Git, rel []ReleaseTag, head string, rea
 			break
 		}
 	}
+	if base == nil {
+		// The walk met no release tag, so it went through all of HEAD's
+		// history: no release tag can hide behind one.
+		return nil, nil
+	}
 	var candidates []string
 	seen := map[string]bool{}
 	for _, t := range rel {
-		if base != nil && !t.Version.GreaterThan(base.Version) {
+		if !t.Version.GreaterThan(base.Version) {
 			break // rel is sorted highest first
 		}
 		if t.Version.Prerelease() == "" && t.Commit != head && !met[t.Commit] && !seen[t.Commit] {

@@ -584,3 +584,20 @@ func TestNextVersionQueries(t *testing.T) {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 }
+
+// When the walk meets no release tag it has covered all of HEAD's history:
+// there is nothing behind a boundary to look for, so no second walk.
+func TestNextVersionNoSecondWalkWithoutBoundary(t *testing.T) {
+	f := &fakeGit{
+		head: gitinfo.Head{Commit: hash("c1")},
+		tags: tags("v1.0.0@u v2.0.0@u2"),
+		logs: []*gitinfo.Log{{Commits: history("feat: x")}},
+	}
+	res, err := NextVersion(context.Background(), f, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.queries) != 1 || res.Version != "0.1.0" || len(res.Warnings) != 1 {
+		t.Errorf("%d queries, version %s, warnings %q", len(f.queries), res.Version, res.Warnings)
+	}
+}

@@ -264,6 +264,9 @@ func Derive(in Input, opts Options) (*Result, error) {
 		res.Tagged = true
 		v = headTag.Version
 		exp.Steps = append(exp.Steps, fmt.Sprintf("HEAD carries %s: that is its version, whatever the commits", headTag.Name))
+		if base != nil {
+			exp.Steps = append(exp.Steps, fmt.Sprintf("previous release %s, %d commit(s) since, bump %s", base.Name, res.Commits, res.Bump))
+		}
 	default:
 		if base == nil {
 			exp.Steps = append(exp.Steps, fmt.Sprintf("no stable release tag with prefix %q is reachable from HEAD", opts.TagPrefix))
@@ -370,10 +373,11 @@ func classifyTags(tags []gitinfo.Tag, prefix string) ([]ReleaseTag, []Candidate)
 				Reason: fmt.Sprintf("does not start with the prefix %q", prefix)})
 		}
 	}
-	slices.SortStableFunc(rel, func(a, b ReleaseTag) int {
+	// A total order (name breaks ties), so an unstable sort is deterministic.
+	slices.SortFunc(rel, func(a, b ReleaseTag) int {
 		return cmp.Or(b.Version.Compare(a.Version), cmp.Compare(a.Name, b.Name))
 	})
-	slices.SortStableFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
+	slices.SortFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
 	return rel, other
 }
 

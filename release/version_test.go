@@ -2,6 +2,7 @@ package release
 
 import (
 	"crypto/sha1"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -498,4 +499,83 @@ func cmpOr(a, b []string) []string {
 		return a
 	}
 	return b
+}
+
+// TestResultJSON: `release version --json` prints exactly the fields of
+// SPEC §2, bump as a word and reasons as a list even when empty.
+func TestResultJSON(t *testing.T) {
+	got, err := Derive(Input{Head: hash("c1"), Tags: tags("v1.2.3@HEAD")}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"version":"1.2.3","tag":"v1.2.3","previous_version":"","previous_tag":"","bump":"none","tagged":true,` +
+		`"commit":"` + hash("c1") + `","commits":0,"dirty":false,"shallow":false,"prerelease":false,"pep440":"1.2.3",` +
+		`"docker_tag":"1.2.3","reasons":[]}`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+	got, err = Derive(Input{Head: hash("c1"), Commits: history("feat: x")}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(got.Reasons)
+	if want := `[{"commit":"` + hash("c1") + `","subject":"feat: x","bump":"minor"}]`; string(b) != want {
+		t.Errorf("reasons JSON = %s, want %s", b, want)
+	}
+}
+
+// TestDeriveSteps: --explain tells the derivation in order.
+func TestDeriveSteps(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+		opts Options
+		want []string
+	}{
+		{
+			"pre", Input{Head: hash("c1"), Tags: tags("v1.2.3@b v1.3.0-rc.2@x"), Reached: labels("b"), Commits: history("feat: x")},
+			Options{TagPrefix: "v", Pre: "rc"},
+			[]string{
+				"base v1.2.3: the highest stable release tag reachable from HEAD",
+				"1 commit(s) in the release, bump minor",
+				"1.2.3 + minor = 1.3.0",
+				"--pre rc: the highest existing 1.3.0-rc.N tag has N = 2: rc.3",
+			},
+		},
+		{
+			"tagged", Input{Head: hash("c1"), Tags: tags("v1.2.3@b v1.2.4@HEAD"), Reached: labels("b"), Commits: history("fix: x")},
+			DefaultOptions(),
+			[]string{
+				"HEAD carries v1.2.4: that is its version, whatever the commits",
+				"previous release v1.2.3, 1 commit(s) since, bump patch",
+			},
+		},
+		{
+			"rc on HEAD, no pre label with PEP 440 form", Input{Head: hash("c1"), Tags: tags("v1.3.0-rc.1@HEAD"), Commits: history("fix: x")},
+			Options{TagPrefix: "v", Pre: "preview"},
+			[]string{
+				`no stable release tag with prefix "v" is reachable from HEAD`,
+				"1 commit(s) in the release, bump patch",
+				"HEAD carries the prerelease tag(s) v1.3.0-rc.1, which do not release it without --pre",
+				"first release: --initial 0.1.0",
+				"--pre preview: the highest existing 0.1.0-preview.N tag has N = 0: preview.1",
+				`version 0.1.0-preview.1 has no PEP 440 form: prerelease "preview.1" is not alpha.N, beta.N, rc.N or dev.N: invalid`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Derive(tt.in, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Explanation.Steps); diff != "" {
+				t.Errorf("steps (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

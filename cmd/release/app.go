@@ -60,7 +60,11 @@ type program struct {
 
 func (p *program) newApp() *cli.App {
 	e := p.env
-	cmds := []*cli.Command{p.buildCommand()}
+	cmds := []*cli.Command{
+		p.versionCommand(),
+		p.changelogCommand(),
+		p.buildCommand(),
+	}
 	app := &cli.App{
 		Name:                 "release",
 		Usage:                "version, build, promote and trace Python service images",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -191,17 +190,11 @@ func (p *program) build(c *cli.Context) error {
 
 	res, err := release.Build(ctx, deps, opts)
 	if err != nil {
-		if errors.Is(err, release.ErrInvalid) {
-			return usageFrom(err, "build")
-		}
-		return err
+		return usageIfInvalid(err, "build")
 	}
 	out := p.stdout
 	if c.Bool("json") {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(out, res)
 	}
 	if opts.DryRun {
 		for _, cmd := range res.Commands {
@@ -237,16 +230,6 @@ func versionReason(v *release.Result) string {
 		}
 		return fmt.Sprintf("%s bump over %s, %d %s", v.Bump, v.PreviousTag, v.Commits, commits)
 	}
-}
-
-// usageFrom turns an ErrInvalid from a flag value into a usage error
-// (exit 2), keeping a hint the error carries.
-func usageFrom(err error, command string) error {
-	hint := release.Hint(err)
-	if hint == "" {
-		hint = fmt.Sprintf("run 'release %s --help' for usage", command)
-	}
-	return &usageError{err: err, hint: hint}
 }
 
 // buildRegistry adapts registry.Client to what release.Build reads.

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,8 +47,9 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"commit": cmdCommit,
-			"rc":     cmdExitCode,
+			"commit":   cmdCommit,
+			"rc":       cmdExitCode,
+			"jsonkeys": cmdJSONKeys,
 		},
 	})
 }
@@ -70,12 +73,13 @@ func gitEnv(at time.Time) map[string]string {
 }
 
 // cmdCommit: commit [-C dir] message [file...]
-// Commits the given files (or an empty commit) with the next fixed time.
+// Commits the given files (or an empty commit) with the next fixed time, in
+// the script's current directory or dir.
 func cmdCommit(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! commit")
 	}
-	dir := ts.Getenv("WORK")
+	dir := ts.MkAbs(".")
 	if len(args) >= 2 && args[0] == "-C" {
 		dir = ts.MkAbs(args[1])
 		args = args[2:]
@@ -124,5 +128,32 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdJSONKeys: jsonkeys key...
+// Checks that the last command's stdout is exactly one JSON object whose
+// top-level keys are exactly the given ones.
+func cmdJSONKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! jsonkeys")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile("stdout")))
+	var doc map[string]json.RawMessage
+	if err := dec.Decode(&doc); err != nil {
+		ts.Fatalf("stdout is not a JSON object: %v", err)
+	}
+	if dec.More() {
+		ts.Fatalf("stdout holds more than one JSON document")
+	}
+	var got []string
+	for k := range doc {
+		got = append(got, k)
+	}
+	sort.Strings(got)
+	want := append([]string(nil), args...)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		ts.Fatalf("JSON keys:\n  got  %s\n  want %s", strings.Join(got, " "), strings.Join(want, " "))
 	}
 }
