@@ -49,7 +49,7 @@ func (c *Client) Attachments(ctx context.Context, ref string) ([]Attachment, err
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, c.clean(err)
+		return nil, c.clean(fmt.Errorf("listing attachments of %s: %w", r, err))
 	}
 	dgst := r.digest
 	if dgst == "" {

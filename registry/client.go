@@ -119,7 +119,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (Descriptor, error) {
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return Descriptor{}, c.clean(err)
+		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
 	}
 	d, found, err := h.headManifest(ctx, r.repo, r.identifier(), false)
 	if err != nil {
@@ -141,7 +141,7 @@ func (c *Client) Manifest(ctx context.Context, ref string) ([]byte, Descriptor, 
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, Descriptor{}, c.clean(err)
+		return nil, Descriptor{}, c.clean(fmt.Errorf("reading manifest %s: %w", r, err))
 	}
 	raw, d, err := h.getManifest(ctx, r.repo, r.identifier())
 	if err != nil {
@@ -208,7 +208,7 @@ func (c *Client) Tags(ctx context.Context, repo string) ([]string, error) {
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, c.clean(err)
+		return nil, c.clean(fmt.Errorf("listing tags of %s: %w", r.repository(), err))
 	}
 	tags, err := h.listTags(ctx, r.repo)
 	if err != nil {

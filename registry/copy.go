@@ -174,7 +174,7 @@ func (c *Client) copy(ctx context.Context, src, dst string, opts CopyOptions) (*
 	cp.sameRepo = cp.sameHost && sr.repo == dr.repo
 	cp.opts.Tags = floating
 	if err := cp.authorize(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("copying %s to %s: %w", sr, dr.repository(), err)
 	}
 	if err := cp.run(ctx); err != nil {
 		return nil, err

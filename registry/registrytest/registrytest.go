@@ -59,6 +59,8 @@ type Request struct {
 	Ref string
 	// From is the source repository of a mount request.
 	From string
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
 	// Status is the status sent (0 for a dropped connection).
 	Status int
 	// Fault names the injected fault, if any: "500", "429", "drop",
@@ -122,6 +124,8 @@ type Faults struct {
 	RetryAfter string
 	// Only limits the faults to matching requests. Default: all.
 	Only func(Request) bool
+	// Limit stops injecting after this many faults (0: no limit).
+	Limit int
 }
 
 // Option configures a Server.
@@ -181,9 +185,13 @@ type Server struct {
 	tagPage      int
 	hook         func(Request)
 
-	mu         sync.Mutex
-	log        []Request
-	rng        *rand.Rand
+	mu          sync.Mutex
+	idle        *sync.Cond
+	inFlight    int
+	maxInFlight int
+	injected    int
+	log         []Request
+	rng         *rand.Rand
 	tokens     map[string]map[string]string // token → repo → actions
 	nextToken  int
 	violations []string
@@ -193,6 +201,7 @@ type Server struct {
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{referrers: true, blobs: newBlobStore(), tokens: map[string]map[string]string{}}
+	s.idle = sync.NewCond(&s.mu)
 	for _, o := range opts {
 		o(s)
 	}
@@ -208,10 +217,13 @@ func New(t testing.TB, opts ...Option) *Server {
 		ggcrregistry.WithReferrersSupport(s.referrers),
 		ggcrregistry.WithBlobHandler(s.blobs),
 	)
+	s.srv = httptest.NewUnstartedServer(s)
+	// Refused handshakes are what some tests are about; keep them quiet.
+	s.srv.Config.ErrorLog = log.New(discard{}, "", 0)
 	if s.tls {
-		s.srv = httptest.NewTLSServer(s)
+		s.srv.StartTLS()
 	} else {
-		s.srv = httptest.NewServer(s)
+		s.srv.Start()
 	}
 	t.Cleanup(s.srv.Close)
 	s.URL = s.srv.URL
@@ -247,6 +259,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = nil
+	s.maxInFlight = s.inFlight
 }
 
 // Count counts the logged requests that match every filter.
@@ -354,6 +367,9 @@ func classify(r *http.Request) Request {
 // pkg/registry lacks, and hands the rest to pkg/registry.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := classify(r)
+	req.UserAgent = r.UserAgent()
+	s.enter()
+	defer s.leave()
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { s.record(req, sw.status) }()
 
@@ -412,6 +428,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	}
 }
 
+// enter and leave count the requests being served.
+func (s *Server) enter() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	if s.inFlight == 0 {
+		s.idle.Broadcast()
+	}
+}
+
+// WaitIdle returns once no request is being served: after a client was
+// cancelled, the requests it had started may still be finishing.
+func (s *Server) WaitIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.inFlight > 0 {
+		s.idle.Wait()
+	}
+}
+
+// MaxInFlight is the largest number of requests served at once since the
+// last Reset.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
 func (s *Server) record(req Request, status int) {
 	req.Status = status
 	s.mu.Lock()
@@ -429,9 +480,10 @@ func (s *Server) pickFault(req Request) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rng.Float64() >= s.faults.Rate {
+	if (s.faults.Limit > 0 && s.injected >= s.faults.Limit) || s.rng.Float64() >= s.faults.Rate {
 		return ""
 	}
+	s.injected++
 	return s.faults.Kinds[s.rng.IntN(len(s.faults.Kinds))]
 }
 
