@@ -192,9 +192,9 @@ type Server struct {
 	injected    int
 	log         []Request
 	rng         *rand.Rand
-	tokens     map[string]map[string]string // token → repo → actions
-	nextToken  int
-	violations []string
+	tokens      map[string]map[string]string // token → repo → actions
+	nextToken   int
+	violations  []string
 }
 
 // New starts a registry for the test; it stops when the test ends.
@@ -416,6 +416,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	case req.Kind == KindTags && r.Method == http.MethodGet && s.tagPage > 0:
 		s.pageTags(w, r, req.Repo)
 		return
+	case req.Kind == KindReferrers && r.Method == http.MethodGet && s.referrers:
+		s.serveReferrers(w, r, req.Repo)
+		return
 	}
 	st := &statusWriter{ResponseWriter: w}
 	s.inner.ServeHTTP(st, r)
@@ -548,6 +551,42 @@ func (s *Server) pageTags(w http.ResponseWriter, r *http.Request, repo string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(page)
+}
+
+// serveReferrers answers the referrers API with pkg/registry's list, each
+// artifactType corrected to the manifest's own artifactType field where it
+// has one (pkg/registry always reports the config media type, which the
+// spec only allows as a fallback).
+func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo string) {
+	rec := httptest.NewRecorder()
+	s.inner.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	var idx map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &idx)
+	list, _ := idx["manifests"].([]any)
+	for _, e := range list {
+		d, _ := e.(map[string]any)
+		dg, _ := d["digest"].(string)
+		raw, _, ok := s.Manifest(repo, dg)
+		if !ok {
+			continue
+		}
+		var m struct {
+			ArtifactType string `json:"artifactType"`
+		}
+		if json.Unmarshal(raw, &m) == nil && m.ArtifactType != "" {
+			d["artifactType"] = m.ArtifactType
+		}
+	}
+	w.Header().Set("Content-Type", MediaOCIIndex)
+	json.NewEncoder(w).Encode(idx)
 }
 
 // statusWriter remembers the status sent.
