@@ -182,10 +182,10 @@ func (c *Client) copy(ctx context.Context, src, dst string, opts CopyOptions) (*
 	return cp.res, nil
 }
 
-// authorize gets every scope the copy needs in one token per registry: pull
-// on the source, pull and push on the destination (pull only in a dry
-// run), plus pull on the source repository at the destination registry for
-// mounts.
+// authorize gets every scope the destination needs in one token: pull and
+// push (pull only in a dry run), plus pull on the source repository when
+// it is in the same registry (mounts). The source registry is prepared
+// when first needed (see source).
 func (cp *copier) authorize(ctx context.Context) error {
 	dstScope := pushScope(cp.dst.repo)
 	if cp.opts.DryRun {
@@ -197,16 +197,29 @@ func (cp *copier) authorize(ctx context.Context) error {
 		}
 		return cp.dh.prepare(ctx, dstScope, pullScope(cp.src.repo))
 	}
-	if err := cp.sh.prepare(ctx, pullScope(cp.src.repo)); err != nil {
-		return err
-	}
 	return cp.dh.prepare(ctx, dstScope)
+}
+
+// source prepares the source registry, on first use only: a copy whose
+// exact tag already names the given digest never contacts the source.
+// Inside one registry the destination's token covers it already.
+func (cp *copier) source(ctx context.Context) error {
+	if cp.sameHost {
+		return nil
+	}
+	if err := cp.sh.prepare(ctx, pullScope(cp.src.repo)); err != nil {
+		return fmt.Errorf("reading %s: %w", cp.src.repository(), err)
+	}
+	return nil
 }
 
 func (cp *copier) run(ctx context.Context) error {
 	// The source digest: given, or one HEAD at the source.
 	top := Descriptor{Digest: cp.src.digest}
 	if top.Digest == "" {
+		if err := cp.source(ctx); err != nil {
+			return err
+		}
 		d, found, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
 		if err != nil {
 			return fmt.Errorf("resolving %s: %w", cp.src, err)
@@ -263,6 +276,9 @@ func (cp *copier) finishUnchanged(ctx context.Context, top Descriptor, exact *Ta
 		if raw != nil {
 			return raw, nil
 		}
+		if err := cp.source(ctx); err != nil {
+			return nil, err
+		}
 		b, d, err := cp.sh.getManifest(ctx, cp.src.repo, top.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", cp.res.Source, err)
@@ -276,6 +292,9 @@ func (cp *copier) finishUnchanged(ctx context.Context, top Descriptor, exact *Ta
 // copyGraph is the full path: read the source graph, send what the
 // destination lacks, then write the tags.
 func (cp *copier) copyGraph(ctx context.Context, top Descriptor, exact *TagResult) error {
+	if err := cp.source(ctx); err != nil {
+		return err
+	}
 	raw, d, err := cp.sh.getManifest(ctx, cp.src.repo, top.Digest)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", cp.res.Source, err)

@@ -190,8 +190,8 @@ func TestCopyNoOpWithoutAttachmentsIsOneRequestPerTag(t *testing.T) {
 	if got := dst.Count(registrytest.NotAuth); got != 2 {
 		t.Errorf("no-op made %d requests at the destination, want 2 (one HEAD per tag):\n%s", got, dst.Summary())
 	}
-	if got := src.Count(registrytest.NotAuth); got != 0 {
-		t.Errorf("no-op made %d requests at the source, want 0:\n%s", got, src.Summary())
+	if got := src.Count(); got != 0 {
+		t.Errorf("no-op made %d requests at the source (ping included), want 0:\n%s", got, src.Summary())
 	}
 	if res.Tags[0].Action != registry.ActionUnchanged || res.Tags[1].Action != registry.ActionUnchanged {
 		t.Errorf("tags = %+v", res.Tags)
