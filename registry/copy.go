@@ -173,9 +173,6 @@ func (c *Client) copy(ctx context.Context, src, dst string, opts CopyOptions) (*
 	}
 	cp.sameRepo = cp.sameHost && sr.repo == dr.repo
 	cp.opts.Tags = floating
-	if err := cp.authorize(ctx); err != nil {
-		return nil, fmt.Errorf("copying %s to %s: %w", sr, dr.repository(), err)
-	}
 	if err := cp.run(ctx); err != nil {
 		return nil, err
 	}
@@ -214,49 +211,95 @@ func (cp *copier) source(ctx context.Context) error {
 }
 
 func (cp *copier) run(ctx context.Context) error {
-	// The source digest: given, or one HEAD at the source.
+	top, exact, err := cp.check(ctx)
+	if err != nil {
+		return err
+	}
+	if exact != nil && exact.Action == ActionUnchanged {
+		return cp.finishUnchanged(ctx, top, exact)
+	}
+	return cp.copyGraph(ctx, top, exact)
+}
+
+// check learns the source digest (given, or one HEAD at the source) and
+// what the exact tag names at the destination (one HEAD). Across two
+// registries both chains (ping, token, HEAD) run at once, so a promotion
+// that has already happened costs the latency of one registry, not two.
+func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 	top := Descriptor{Digest: cp.src.digest}
-	if top.Digest == "" {
+	var have Descriptor
+	var found bool
+	checkSource := func(ctx context.Context) error {
+		if top.Digest != "" {
+			return nil
+		}
 		if err := cp.source(ctx); err != nil {
 			return err
 		}
-		d, found, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
+		d, ok, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
 		if err != nil {
 			return fmt.Errorf("resolving %s: %w", cp.src, err)
 		}
-		if !found {
+		if !ok {
 			return fmt.Errorf("resolving %s: manifest unknown: %w", cp.src, ErrNotFound)
 		}
 		top = d
+		return nil
+	}
+	authorize := func(ctx context.Context) error {
+		if err := cp.authorize(ctx); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", cp.src, cp.dst.repository(), err)
+		}
+		return nil
+	}
+	checkDestination := func(ctx context.Context) error {
+		if !cp.sameHost {
+			if err := authorize(ctx); err != nil {
+				return err
+			}
+		}
+		if cp.dst.tag == "" {
+			return nil
+		}
+		var err error
+		if have, found, err = cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true); err != nil {
+			return fmt.Errorf("checking %s: %w", cp.dst, err)
+		}
+		return nil
+	}
+	if cp.sameHost {
+		// One registry, one token: it must cover the source repository
+		// before the source is read.
+		if err := authorize(ctx); err != nil {
+			return Descriptor{}, nil, err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return checkSource(gctx) })
+	g.Go(func() error { return checkDestination(gctx) })
+	if err := g.Wait(); err != nil {
+		return Descriptor{}, nil, err
 	}
 	cp.res.Source = cp.src.repository() + "@" + top.Digest
 	cp.res.Digest = top.Digest
 
 	// The exact tag decides everything else.
-	var exact *TagResult
-	if cp.dst.tag != "" {
-		have, found, err := cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true)
-		if err != nil {
-			return fmt.Errorf("checking %s: %w", cp.dst, err)
-		}
-		exact = &TagResult{Tag: cp.dst.tag, Action: ActionCreated}
-		if found {
-			switch {
-			case have.Digest == top.Digest:
-				exact.Action = ActionUnchanged
-				top.MediaType, top.Size = have.MediaType, have.Size
-			case !cp.opts.Force:
-				return &TagConflictError{Repository: cp.dst.repository(), Tag: cp.dst.tag, Have: have.Digest, Want: top.Digest}
-			default:
-				exact.Action, exact.Previous = ActionMoved, have.Digest
-			}
+	if cp.dst.tag == "" {
+		return top, nil, nil
+	}
+	exact := &TagResult{Tag: cp.dst.tag, Action: ActionCreated}
+	if found {
+		switch {
+		case have.Digest == top.Digest:
+			exact.Action = ActionUnchanged
+			top.MediaType, top.Size = have.MediaType, have.Size
+		case !cp.opts.Force:
+			return Descriptor{}, nil, &TagConflictError{Repository: cp.dst.repository(), Tag: cp.dst.tag, Have: have.Digest, Want: top.Digest}
+		default:
+			exact.Action, exact.Previous = ActionMoved, have.Digest
 		}
 	}
-
-	if exact != nil && exact.Action == ActionUnchanged {
-		return cp.finishUnchanged(ctx, top, exact)
-	}
-	return cp.copyGraph(ctx, top, exact)
+	return top, exact, nil
 }
 
 // finishUnchanged is the cheap path: the exact tag already names the

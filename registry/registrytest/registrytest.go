@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 )
@@ -160,6 +161,10 @@ func WithoutHeadDigest() Option { return func(s *Server) { s.noHeadDigest = true
 // WithTagPageSize pages tag lists by n tags with Link headers.
 func WithTagPageSize(n int) Option { return func(s *Server) { s.tagPage = n } }
 
+// WithLatency delays every answer by d, to emulate a registry across a
+// network in benchmarks whose cost is round trips. Tests never need it.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
 // WithHook calls f after each logged request (from the request's
 // goroutine), for instance to cancel a client after N uploads.
 func WithHook(f func(Request)) Option { return func(s *Server) { s.hook = f } }
@@ -184,6 +189,7 @@ type Server struct {
 	noHeadDigest bool
 	tagPage      int
 	hook         func(Request)
+	latency      time.Duration
 
 	mu          sync.Mutex
 	idle        *sync.Cond
@@ -370,6 +376,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.UserAgent = r.UserAgent()
 	s.enter()
 	defer s.leave()
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { s.record(req, sw.status) }()
 
