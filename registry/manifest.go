@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -340,6 +339,3 @@ func nextPage(current, link string) (string, error) {
 	}
 	return "", nil
 }
-
-// sizeString is a Content-Length for logs and headers.
-func sizeString(n int64) string { return strconv.FormatInt(n, 10) }
