@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -101,6 +102,9 @@ type CopyResult struct {
 // running it again, without sending again what arrived.
 func (c *Client) Copy(ctx context.Context, src, dst string, opts CopyOptions) (*CopyResult, error) {
 	res, err := c.copy(ctx, src, dst, opts)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("copying %s: %w (%v)", src, ctx.Err(), err)
+	}
 	return res, c.clean(err)
 }
 

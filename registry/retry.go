@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -70,6 +71,10 @@ func (p RetryPolicy) retry(ctx context.Context, op func(attempt int) error) erro
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = op(attempt)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// Whatever failed, the cancellation is the cause.
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		if err == nil || !retryable(ctx, err) || attempt >= p.Attempts {
 			return err
 		}
