@@ -134,6 +134,7 @@ func promote(ctx context.Context, args []string) error {
 	caFile := fs.String("ca-file", "", "CA certificate (PEM) to trust")
 	dockerConfig := fs.String("docker-config", os.Getenv("DOCKER_CONFIG"), "Docker config directory")
 	noAtt := fs.Bool("no-attachments", false, "skip signatures and referrers")
+	jobs := fs.Int("jobs", 0, "transfers in flight (0: the package default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func promote(ctx context.Context, args []string) error {
 		base.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	cnt := &counting{inner: base, hosts: map[string]map[string]int{}}
-	c, err := registry.New(registry.WithTransport(cnt), registry.WithKeychain(registry.DockerConfigKeychain(*dockerConfig)))
+	c, err := registry.New(registry.WithTransport(cnt), registry.WithKeychain(registry.DockerConfigKeychain(*dockerConfig)), registry.WithJobs(*jobs))
 	if err != nil {
 		return err
 	}
