@@ -69,6 +69,7 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		return nil, fmt.Errorf("reading tags: %w", err)
 	}
 	defer iter.Close()
+	peels := r.packedTagPeels()
 	var tags []Tag
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
 		if !ref.Name().IsTag() || ref.Type() != plumbing.HashReference {
@@ -79,7 +80,7 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		}
 		// Not ReferenceName.Short: it runs fmt.Sscanf per ref.
 		name := strings.TrimPrefix(ref.Name().String(), "refs/tags/")
-		commit, annotated, err := r.peel(ref.Hash())
+		commit, annotated, err := r.peelTag(name, ref.Hash(), peels)
 		if errors.Is(err, errNotCommit) {
 			return nil
 		}
@@ -94,6 +95,31 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 	}
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })
 	return tags, nil
+}
+
+// peelTag peels a tag ref, from packed-refs' record when the ref is the
+// packed one (a loose ref of the same name may have replaced it), else by
+// reading objects. Either way the final object's type is checked, which
+// reads only its header.
+func (r *Repo) peelTag(name string, h plumbing.Hash, peels map[string]packedTag) (plumbing.Hash, bool, error) {
+	p, ok := peels[name]
+	if !ok || p.object != h {
+		return r.peel(h)
+	}
+	target, annotated := h, false
+	if !p.peeled.IsZero() {
+		target, annotated = p.peeled, true
+	}
+	typ, err := r.storage.objectType(target)
+	switch {
+	case errors.Is(err, plumbing.ErrObjectNotFound) && !annotated:
+		return target, false, nil // as peel: see Tags
+	case err != nil:
+		return plumbing.ZeroHash, false, fmt.Errorf("reading object %s: %w", target, err)
+	case typ != plumbing.CommitObject:
+		return plumbing.ZeroHash, false, errNotCommit
+	}
+	return target, annotated, nil
 }
 
 // errNotCommit marks a tag or revision whose object is not a commit.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,6 +118,19 @@ func TestTags(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tags (-want +got):\n%s", diff)
 	}
+	// The same answer from packed-refs' peeled records (tags of a tree or
+	// blob included: their peeled targets are checked too).
+	r.Git("pack-refs", "--all")
+	if !strings.Contains(readFile(t, filepath.Join(r.Dir, ".git", "packed-refs")), "fully-peeled") {
+		t.Fatal("git did not write a fully-peeled packed-refs")
+	}
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags from packed-refs (-want +got):\n%s", diff)
+	}
 	if annotated == c2 {
 		t.Errorf("annotated tag object %s is the commit itself", annotated)
 	}
@@ -135,6 +150,49 @@ func TestTagsPacked(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tags (-want +got):\n%s", diff)
 	}
+
+	// A loose ref written after packing wins over the packed record.
+	c2 := r.Commit("b")
+	r.Git("tag", "-f", "-a", "-m", "moved", "v1.0.0", c2)
+	r.Git("tag", "-f", "v1.1.0", c2)
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []gitinfo.Tag{{Name: "v1.0.0", Commit: c2, Annotated: true}, {Name: "v1.1.0", Commit: c2}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags with loose refs over packed ones (-want +got):\n%s", diff)
+	}
+
+	// A packed-refs without the peeled trait: tags are peeled from objects.
+	r.Git("pack-refs", "--all")
+	path := filepath.Join(r.Dir, ".git", "packed-refs")
+	var kept []string
+	for _, l := range strings.Split(readFile(t, path), "\n") {
+		if strings.HasPrefix(l, "#") || strings.HasPrefix(l, "^") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags from packed-refs without peeled records (-want +got):\n%s", diff)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestResolve(t *testing.T) {

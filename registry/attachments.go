@@ -49,7 +49,7 @@ func (c *Client) Attachments(ctx context.Context, ref string) ([]Attachment, err
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, c.clean(err)
+		return nil, c.clean(fmt.Errorf("listing attachments of %s: %w", r, err))
 	}
 	dgst := r.digest
 	if dgst == "" {
@@ -234,6 +234,9 @@ func (cp *copier) planAttachments(ctx context.Context, subjects []string) ([]*at
 }
 
 func (cp *copier) planSubject(ctx context.Context, subject string) ([]*attachmentPlan, error) {
+	if err := cp.source(ctx); err != nil {
+		return nil, err
+	}
 	atts, err := cp.sh.attachments(ctx, cp.src.repo, subject)
 	if err != nil {
 		return nil, fmt.Errorf("listing attachments of %s@%s: %w", cp.src.repository(), subject, err)

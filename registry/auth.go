@@ -76,7 +76,7 @@ func (h *host) prepare(ctx context.Context, scopes ...string) error {
 	defer h.mu.Unlock()
 	if !h.ready {
 		if err := h.retry.retry(ctx, func(int) error { return h.ping(ctx) }); err != nil {
-			return fmt.Errorf("reaching registry %s: %w", h.name, err)
+			return named(err, "reaching registry %s: %w", h.name)
 		}
 		h.ready = true
 	}
@@ -204,7 +204,7 @@ func (h *host) exchange(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("authenticating to %s: %w", h.name, err)
+		return named(err, "authenticating to %s: %w", h.name)
 	}
 	t := tok.Token
 	if t == "" {
@@ -399,4 +399,19 @@ func resolveLocation(base, loc string) (*url.URL, error) {
 		return nil, fmt.Errorf("upload location %q: %w", loc, err)
 	}
 	return b.ResolveReference(l), nil
+}
+
+// named wraps err with format (whose verbs are the host and %w) unless err
+// already names the registry: the typed errors people act on read best
+// alone.
+func named(err error, format, host string) error {
+	var (
+		ae *AuthError
+		ie *InsecureError
+		ce *CertificateError
+	)
+	if errors.As(err, &ae) || errors.As(err, &ie) || errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf(format, host, err)
 }

@@ -119,7 +119,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (Descriptor, error) {
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return Descriptor{}, c.clean(err)
+		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
 	}
 	d, found, err := h.headManifest(ctx, r.repo, r.identifier(), false)
 	if err != nil {
@@ -141,7 +141,7 @@ func (c *Client) Manifest(ctx context.Context, ref string) ([]byte, Descriptor, 
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, Descriptor{}, c.clean(err)
+		return nil, Descriptor{}, c.clean(fmt.Errorf("reading manifest %s: %w", r, err))
 	}
 	raw, d, err := h.getManifest(ctx, r.repo, r.identifier())
 	if err != nil {
@@ -168,6 +168,12 @@ func (c *Client) Config(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.configOf(ctx, r, raw, d)
+}
+
+// configOf reads the config of the manifest raw (of r): for an index, of
+// the image pickImage chooses.
+func (c *Client) configOf(ctx context.Context, r reference, raw []byte, d Descriptor) ([]byte, error) {
 	h := c.host(r.registry)
 	if isIndex(d.MediaType) {
 		child, err := pickImage(raw)
@@ -176,9 +182,6 @@ func (c *Client) Config(ctx context.Context, ref string) ([]byte, error) {
 		}
 		if raw, d, err = h.getManifest(ctx, r.repo, child.Digest); err != nil {
 			return nil, c.clean(fmt.Errorf("reading config of %s: %w", r, err))
-		}
-		if d.Digest != child.Digest {
-			return nil, fmt.Errorf("reading config of %s: registry sent %s for %s", r, d.Digest, child.Digest)
 		}
 	}
 	m, err := parseManifest(d.MediaType, raw)
@@ -208,7 +211,7 @@ func (c *Client) Tags(ctx context.Context, repo string) ([]string, error) {
 	}
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, c.clean(err)
+		return nil, c.clean(fmt.Errorf("listing tags of %s: %w", r.repository(), err))
 	}
 	tags, err := h.listTags(ctx, r.repo)
 	if err != nil {

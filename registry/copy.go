@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -101,6 +102,9 @@ type CopyResult struct {
 // running it again, without sending again what arrived.
 func (c *Client) Copy(ctx context.Context, src, dst string, opts CopyOptions) (*CopyResult, error) {
 	res, err := c.copy(ctx, src, dst, opts)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("copying %s: %w (%v)", src, ctx.Err(), err)
+	}
 	return res, c.clean(err)
 }
 
@@ -173,19 +177,16 @@ func (c *Client) copy(ctx context.Context, src, dst string, opts CopyOptions) (*
 	}
 	cp.sameRepo = cp.sameHost && sr.repo == dr.repo
 	cp.opts.Tags = floating
-	if err := cp.authorize(ctx); err != nil {
-		return nil, err
-	}
 	if err := cp.run(ctx); err != nil {
 		return nil, err
 	}
 	return cp.res, nil
 }
 
-// authorize gets every scope the copy needs in one token per registry: pull
-// on the source, pull and push on the destination (pull only in a dry
-// run), plus pull on the source repository at the destination registry for
-// mounts.
+// authorize gets every scope the destination needs in one token: pull and
+// push (pull only in a dry run), plus pull on the source repository when
+// it is in the same registry (mounts). The source registry is prepared
+// when first needed (see source).
 func (cp *copier) authorize(ctx context.Context) error {
 	dstScope := pushScope(cp.dst.repo)
 	if cp.opts.DryRun {
@@ -197,53 +198,112 @@ func (cp *copier) authorize(ctx context.Context) error {
 		}
 		return cp.dh.prepare(ctx, dstScope, pullScope(cp.src.repo))
 	}
-	if err := cp.sh.prepare(ctx, pullScope(cp.src.repo)); err != nil {
-		return err
-	}
 	return cp.dh.prepare(ctx, dstScope)
 }
 
+// source prepares the source registry, on first use only: a copy whose
+// exact tag already names the given digest never contacts the source.
+// Inside one registry the destination's token covers it already.
+func (cp *copier) source(ctx context.Context) error {
+	if cp.sameHost {
+		return nil
+	}
+	if err := cp.sh.prepare(ctx, pullScope(cp.src.repo)); err != nil {
+		return fmt.Errorf("reading %s: %w", cp.src.repository(), err)
+	}
+	return nil
+}
+
 func (cp *copier) run(ctx context.Context) error {
-	// The source digest: given, or one HEAD at the source.
+	top, exact, err := cp.check(ctx)
+	if err != nil {
+		return err
+	}
+	if exact != nil && exact.Action == ActionUnchanged {
+		return cp.finishUnchanged(ctx, top, exact)
+	}
+	return cp.copyGraph(ctx, top, exact)
+}
+
+// check learns the source digest (given, or one HEAD at the source) and
+// what the exact tag names at the destination (one HEAD). Across two
+// registries both chains (ping, token, HEAD) run at once, so a promotion
+// that has already happened costs the latency of one registry, not two.
+func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 	top := Descriptor{Digest: cp.src.digest}
-	if top.Digest == "" {
-		d, found, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
+	var have Descriptor
+	var found bool
+	checkSource := func(ctx context.Context) error {
+		if top.Digest != "" {
+			return nil
+		}
+		if err := cp.source(ctx); err != nil {
+			return err
+		}
+		d, ok, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
 		if err != nil {
 			return fmt.Errorf("resolving %s: %w", cp.src, err)
 		}
-		if !found {
+		if !ok {
 			return fmt.Errorf("resolving %s: manifest unknown: %w", cp.src, ErrNotFound)
 		}
 		top = d
+		return nil
+	}
+	authorize := func(ctx context.Context) error {
+		if err := cp.authorize(ctx); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", cp.src, cp.dst.repository(), err)
+		}
+		return nil
+	}
+	checkDestination := func(ctx context.Context) error {
+		if !cp.sameHost {
+			if err := authorize(ctx); err != nil {
+				return err
+			}
+		}
+		if cp.dst.tag == "" {
+			return nil
+		}
+		var err error
+		if have, found, err = cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true); err != nil {
+			return fmt.Errorf("checking %s: %w", cp.dst, err)
+		}
+		return nil
+	}
+	if cp.sameHost {
+		// One registry, one token: it must cover the source repository
+		// before the source is read.
+		if err := authorize(ctx); err != nil {
+			return Descriptor{}, nil, err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return checkSource(gctx) })
+	g.Go(func() error { return checkDestination(gctx) })
+	if err := g.Wait(); err != nil {
+		return Descriptor{}, nil, err
 	}
 	cp.res.Source = cp.src.repository() + "@" + top.Digest
 	cp.res.Digest = top.Digest
 
 	// The exact tag decides everything else.
-	var exact *TagResult
-	if cp.dst.tag != "" {
-		have, found, err := cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true)
-		if err != nil {
-			return fmt.Errorf("checking %s: %w", cp.dst, err)
-		}
-		exact = &TagResult{Tag: cp.dst.tag, Action: ActionCreated}
-		if found {
-			switch {
-			case have.Digest == top.Digest:
-				exact.Action = ActionUnchanged
-				top.MediaType, top.Size = have.MediaType, have.Size
-			case !cp.opts.Force:
-				return &TagConflictError{Repository: cp.dst.repository(), Tag: cp.dst.tag, Have: have.Digest, Want: top.Digest}
-			default:
-				exact.Action, exact.Previous = ActionMoved, have.Digest
-			}
+	if cp.dst.tag == "" {
+		return top, nil, nil
+	}
+	exact := &TagResult{Tag: cp.dst.tag, Action: ActionCreated}
+	if found {
+		switch {
+		case have.Digest == top.Digest:
+			exact.Action = ActionUnchanged
+			top.MediaType, top.Size = have.MediaType, have.Size
+		case !cp.opts.Force:
+			return Descriptor{}, nil, &TagConflictError{Repository: cp.dst.repository(), Tag: cp.dst.tag, Have: have.Digest, Want: top.Digest}
+		default:
+			exact.Action, exact.Previous = ActionMoved, have.Digest
 		}
 	}
-
-	if exact != nil && exact.Action == ActionUnchanged {
-		return cp.finishUnchanged(ctx, top, exact)
-	}
-	return cp.copyGraph(ctx, top, exact)
+	return top, exact, nil
 }
 
 // finishUnchanged is the cheap path: the exact tag already names the
@@ -263,6 +323,9 @@ func (cp *copier) finishUnchanged(ctx context.Context, top Descriptor, exact *Ta
 		if raw != nil {
 			return raw, nil
 		}
+		if err := cp.source(ctx); err != nil {
+			return nil, err
+		}
 		b, d, err := cp.sh.getManifest(ctx, cp.src.repo, top.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", cp.res.Source, err)
@@ -276,6 +339,9 @@ func (cp *copier) finishUnchanged(ctx context.Context, top Descriptor, exact *Ta
 // copyGraph is the full path: read the source graph, send what the
 // destination lacks, then write the tags.
 func (cp *copier) copyGraph(ctx context.Context, top Descriptor, exact *TagResult) error {
+	if err := cp.source(ctx); err != nil {
+		return err
+	}
 	raw, d, err := cp.sh.getManifest(ctx, cp.src.repo, top.Digest)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", cp.res.Source, err)

@@ -167,16 +167,6 @@ func (e *ResponseError) Is(target error) bool {
 	return target == ErrNotFound && e.Status == http.StatusNotFound
 }
 
-// hasCode reports whether the registry sent the error code.
-func (e *ResponseError) hasCode(code string) bool {
-	for _, c := range e.Codes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}
-
 // errorBodyLimit caps how much of an error response is read.
 const errorBodyLimit = 64 << 10
 

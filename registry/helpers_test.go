@@ -15,14 +15,17 @@ func digestOf(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// dockerConfig writes a Docker config directory with credentials for host
-// and returns it (what DOCKER_CONFIG would name).
-func dockerConfig(t *testing.T, host, user, password string) string {
+// dockerConfig writes a Docker config directory with credentials for the
+// hosts and returns it (what DOCKER_CONFIG would name).
+func dockerConfig(t testing.TB, host, user, password string, more ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := map[string]any{"auths": map[string]any{
-		host: map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + password))},
-	}}
+	auth := map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	auths := map[string]any{host: auth}
+	for _, h := range more {
+		auths[h] = auth
+	}
+	cfg := map[string]any{"auths": auths}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

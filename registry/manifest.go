@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -212,14 +211,23 @@ func (h *host) getManifest(ctx context.Context, repo, ident string) ([]byte, Des
 	}
 	if !manifestType(d.MediaType) {
 		// Some registries send a generic type; the manifest says its own.
+		// OCI manifests may even omit the field; their shape tells.
 		var probe struct {
-			MediaType     string `json:"mediaType"`
-			SchemaVersion int    `json:"schemaVersion"`
+			MediaType     string          `json:"mediaType"`
+			SchemaVersion int             `json:"schemaVersion"`
+			Manifests     json.RawMessage `json:"manifests"`
+			Config        json.RawMessage `json:"config"`
 		}
 		if json.Unmarshal(raw, &probe) == nil {
-			d.MediaType = probe.MediaType
-			if probe.SchemaVersion == 1 {
+			switch {
+			case probe.SchemaVersion == 1:
 				d.MediaType = mediaSchema1
+			case probe.MediaType != "":
+				d.MediaType = probe.MediaType
+			case probe.Manifests != nil:
+				d.MediaType = mediaOCIIndex
+			case probe.Config != nil:
+				d.MediaType = mediaOCIManifest
 			}
 		}
 	}
@@ -340,6 +348,3 @@ func nextPage(current, link string) (string, error) {
 	}
 	return "", nil
 }
-
-// sizeString is a Content-Length for logs and headers.
-func sizeString(n int64) string { return strconv.FormatInt(n, 10) }

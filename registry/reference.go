@@ -85,12 +85,6 @@ func (r reference) String() string {
 	return s
 }
 
-// withDigest is r pinned to d, tag kept.
-func (r reference) withDigest(d string) reference {
-	r.digest = d
-	return r
-}
-
 // isLoopback reports whether host (with or without port) is a loopback
 // name or address.
 func isLoopback(host string) bool {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -70,6 +71,10 @@ func (p RetryPolicy) retry(ctx context.Context, op func(attempt int) error) erro
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = op(attempt)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// Whatever failed, the cancellation is the cause.
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		if err == nil || !retryable(ctx, err) || attempt >= p.Attempts {
 			return err
 		}
@@ -118,7 +123,8 @@ func retryable(ctx context.Context, err error) bool {
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, context.DeadlineExceeded) {
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var ne net.Error

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -196,6 +197,15 @@ func (h *host) statusError(r *http.Response) error {
 // on: an untrusted certificate, or a server that answers HTTPS with plain
 // HTTP.
 func (h *host) transportError(err error) error {
+	// Upload locations carry session state in their query (distribution
+	// signs it into _state); errors show the path only.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.User = "", nil
+			ue.URL = u.String()
+		}
+	}
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
 		return &CertificateError{Registry: h.name, Err: err}

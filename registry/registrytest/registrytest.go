@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 )
@@ -59,6 +60,8 @@ type Request struct {
 	Ref string
 	// From is the source repository of a mount request.
 	From string
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
 	// Status is the status sent (0 for a dropped connection).
 	Status int
 	// Fault names the injected fault, if any: "500", "429", "drop",
@@ -122,6 +125,8 @@ type Faults struct {
 	RetryAfter string
 	// Only limits the faults to matching requests. Default: all.
 	Only func(Request) bool
+	// Limit stops injecting after this many faults (0: no limit).
+	Limit int
 }
 
 // Option configures a Server.
@@ -156,6 +161,10 @@ func WithoutHeadDigest() Option { return func(s *Server) { s.noHeadDigest = true
 // WithTagPageSize pages tag lists by n tags with Link headers.
 func WithTagPageSize(n int) Option { return func(s *Server) { s.tagPage = n } }
 
+// WithLatency delays every answer by d, to emulate a registry across a
+// network in benchmarks whose cost is round trips. Tests never need it.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
 // WithHook calls f after each logged request (from the request's
 // goroutine), for instance to cancel a client after N uploads.
 func WithHook(f func(Request)) Option { return func(s *Server) { s.hook = f } }
@@ -180,19 +189,25 @@ type Server struct {
 	noHeadDigest bool
 	tagPage      int
 	hook         func(Request)
+	latency      time.Duration
 
-	mu         sync.Mutex
-	log        []Request
-	rng        *rand.Rand
-	tokens     map[string]map[string]string // token → repo → actions
-	nextToken  int
-	violations []string
+	mu          sync.Mutex
+	idle        *sync.Cond
+	inFlight    int
+	maxInFlight int
+	injected    int
+	log         []Request
+	rng         *rand.Rand
+	tokens      map[string]map[string]string // token → repo → actions
+	nextToken   int
+	violations  []string
 }
 
 // New starts a registry for the test; it stops when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{referrers: true, blobs: newBlobStore(), tokens: map[string]map[string]string{}}
+	s.idle = sync.NewCond(&s.mu)
 	for _, o := range opts {
 		o(s)
 	}
@@ -208,10 +223,13 @@ func New(t testing.TB, opts ...Option) *Server {
 		ggcrregistry.WithReferrersSupport(s.referrers),
 		ggcrregistry.WithBlobHandler(s.blobs),
 	)
+	s.srv = httptest.NewUnstartedServer(s)
+	// Refused handshakes are what some tests are about; keep them quiet.
+	s.srv.Config.ErrorLog = log.New(discard{}, "", 0)
 	if s.tls {
-		s.srv = httptest.NewTLSServer(s)
+		s.srv.StartTLS()
 	} else {
-		s.srv = httptest.NewServer(s)
+		s.srv.Start()
 	}
 	t.Cleanup(s.srv.Close)
 	s.URL = s.srv.URL
@@ -247,6 +265,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = nil
+	s.maxInFlight = s.inFlight
 }
 
 // Count counts the logged requests that match every filter.
@@ -354,6 +373,12 @@ func classify(r *http.Request) Request {
 // pkg/registry lacks, and hands the rest to pkg/registry.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := classify(r)
+	req.UserAgent = r.UserAgent()
+	s.enter()
+	defer s.leave()
+	if s.latency > 0 {
+		time.Sleep(s.latency)
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { s.record(req, sw.status) }()
 
@@ -400,6 +425,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 	case req.Kind == KindTags && r.Method == http.MethodGet && s.tagPage > 0:
 		s.pageTags(w, r, req.Repo)
 		return
+	case req.Kind == KindReferrers && r.Method == http.MethodGet && s.referrers:
+		s.serveReferrers(w, r, req.Repo)
+		return
 	}
 	st := &statusWriter{ResponseWriter: w}
 	s.inner.ServeHTTP(st, r)
@@ -410,6 +438,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// enter and leave count the requests being served.
+func (s *Server) enter() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
+	if s.inFlight == 0 {
+		s.idle.Broadcast()
+	}
+}
+
+// WaitIdle returns once no request is being served: after a client was
+// cancelled, the requests it had started may still be finishing.
+func (s *Server) WaitIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.inFlight > 0 {
+		s.idle.Wait()
+	}
+}
+
+// MaxInFlight is the largest number of requests served at once since the
+// last Reset.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
 }
 
 func (s *Server) record(req Request, status int) {
@@ -429,9 +492,10 @@ func (s *Server) pickFault(req Request) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rng.Float64() >= s.faults.Rate {
+	if (s.faults.Limit > 0 && s.injected >= s.faults.Limit) || s.rng.Float64() >= s.faults.Rate {
 		return ""
 	}
+	s.injected++
 	return s.faults.Kinds[s.rng.IntN(len(s.faults.Kinds))]
 }
 
@@ -496,6 +560,42 @@ func (s *Server) pageTags(w http.ResponseWriter, r *http.Request, repo string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(page)
+}
+
+// serveReferrers answers the referrers API with pkg/registry's list, each
+// artifactType corrected to the manifest's own artifactType field where it
+// has one (pkg/registry always reports the config media type, which the
+// spec only allows as a fallback).
+func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo string) {
+	rec := httptest.NewRecorder()
+	s.inner.ServeHTTP(rec, r)
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		return
+	}
+	var idx map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &idx)
+	list, _ := idx["manifests"].([]any)
+	for _, e := range list {
+		d, _ := e.(map[string]any)
+		dg, _ := d["digest"].(string)
+		raw, _, ok := s.Manifest(repo, dg)
+		if !ok {
+			continue
+		}
+		var m struct {
+			ArtifactType string `json:"artifactType"`
+		}
+		if json.Unmarshal(raw, &m) == nil && m.ArtifactType != "" {
+			d["artifactType"] = m.ArtifactType
+		}
+	}
+	w.Header().Set("Content-Type", MediaOCIIndex)
+	json.NewEncoder(w).Encode(idx)
 }
 
 // statusWriter remembers the status sent.
