@@ -1,0 +1,271 @@
+package gitinfo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// PushOptions configures PushTag.
+type PushOptions struct {
+	// Token authenticates HTTP(S) pushes as the password of basic
+	// authentication (what GitHub, GitLab and Gitea accept for access
+	// tokens). Empty: credentials in the remote URL, if any, are used.
+	Token string
+	// Username goes with Token. Empty: the user in the remote URL, else
+	// "x-access-token".
+	Username string
+}
+
+// ErrAuthentication means the remote refused the push's credentials (or
+// asked for some and none were available), with go-git and, when present,
+// the git binary.
+var ErrAuthentication = errors.New("remote refused the credentials")
+
+// defaultTokenUser is the basic-auth user sent with a bare token; the
+// forges ignore it for token authentication but require one.
+const defaultTokenUser = "x-access-token"
+
+// PushTag pushes exactly refs/tags/<name> to remote (a configured remote
+// name or a URL: a path, file://, http(s)://, ssh:// or user@host:path).
+// A remote tag already on the same commit (even through another tag object)
+// is success, so re-runs and a twin pipeline that tagged the same commit
+// pass; a remote tag on another commit is a *TagConflictError.
+//
+// go-git pushes first; when it cannot authenticate (HTTP 401/403, or any
+// SSH connection failure: go-git knows neither ~/.ssh/config nor most agent
+// setups) and the git binary is available, `git push` is run instead, so
+// credential helpers and the http.extraheader CI checkouts configure apply.
+// Errors never carry the URL's credentials or the token.
+func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOptions) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	tag, ok, err := r.localTag(name)
+	var rawURL string
+	if err == nil {
+		rawURL, err = r.remoteURL(remote)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("pushing tag %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("pushing tag %s: no such local tag: %w", name, ErrUnknownRevision)
+	}
+	shown := StripUserinfo(rawURL)
+	secrets := []string{opts.Token}
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		p, _ := u.User.Password()
+		secrets = append(secrets, p)
+	}
+
+	err = r.pushGoGit(ctx, rawURL, tag, opts)
+	var authErr *authError
+	refused := errors.As(err, &authErr)
+	if refused && r.git != "" {
+		err = r.pushGitBinary(ctx, rawURL, tag, opts)
+	}
+	if err == nil {
+		return nil
+	}
+	var conflict *TagConflictError
+	if errors.As(err, &conflict) {
+		conflict.Remote = shown
+		return conflict
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// The underlying errors may quote credentials: only their redacted
+	// text travels, with a sentinel for what callers branch on.
+	if refused {
+		return fmt.Errorf("pushing tag %s to %s: %s: %w", name, shown, redact(err.Error(), secrets...), ErrAuthentication)
+	}
+	return fmt.Errorf("pushing tag %s to %s: %s", name, shown, redact(err.Error(), secrets...))
+}
+
+// authError marks a go-git failure the git binary may get past.
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// remoteURL maps a configured remote name to its URL; anything else is taken
+// to be a URL already.
+func (r *Repo) remoteURL(remote string) (string, error) {
+	cfg, err := r.storage.Config()
+	if err != nil {
+		return "", fmt.Errorf("reading config: %w", err)
+	}
+	if rc, ok := cfg.Remotes[remote]; ok && len(rc.URLs) > 0 {
+		return rc.URLs[0], nil
+	}
+	if remote == "" || !strings.ContainsAny(remote, "/:\\") {
+		return "", fmt.Errorf("remote %q: %w", remote, ErrUnknownRemote)
+	}
+	return remote, nil
+}
+
+// goGitEndpoint splits credentials off an HTTP(S) URL into an auth method
+// (so go-git never holds them in a URL it might print) and adds the token.
+func goGitEndpoint(rawURL string, opts PushOptions) (string, transport.AuthMethod) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return rawURL, nil
+	}
+	user, pass := "", ""
+	if u.User != nil {
+		user = u.User.Username()
+		pass, _ = u.User.Password()
+		u.User = nil
+	}
+	if opts.Token != "" {
+		pass = opts.Token
+		if opts.Username != "" {
+			user = opts.Username
+		} else if user == "" {
+			user = defaultTokenUser
+		}
+	}
+	if user == "" && pass == "" {
+		return u.String(), nil
+	}
+	return u.String(), &githttp.BasicAuth{Username: user, Password: pass}
+}
+
+func isSSH(rawURL string) bool {
+	if strings.HasPrefix(rawURL, "ssh://") || strings.HasPrefix(rawURL, "git+ssh://") {
+		return true
+	}
+	// scp-like user@host:path (not a Windows drive, not a URL).
+	at, colon := strings.Index(rawURL, "@"), strings.Index(rawURL, ":")
+	return !strings.Contains(rawURL, "://") && colon > 1 && (at < 0 || at < colon)
+}
+
+func (r *Repo) pushGoGit(ctx context.Context, rawURL string, tag Tag, opts PushOptions) error {
+	endpoint, auth := goGitEndpoint(rawURL, opts)
+	refspec := config.RefSpec("refs/tags/" + tag.Name + ":refs/tags/" + tag.Name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rem := git.NewRemote(r.storage, &config.RemoteConfig{Name: "release-push", URLs: []string{endpoint}})
+	err := rem.PushContext(ctx, &git.PushOptions{
+		RemoteName: "release-push",
+		RefSpecs:   []config.RefSpec{refspec},
+		Auth:       auth,
+	})
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+		return &authError{err}
+	}
+	// Rejected, most likely because the tag exists there: look.
+	refs, lerr := rem.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if lerr != nil {
+		if isSSH(rawURL) {
+			return &authError{err}
+		}
+		return err
+	}
+	remoteTag, peeled := plumbing.ZeroHash, plumbing.ZeroHash
+	for _, ref := range refs {
+		switch ref.Name().String() {
+		case "refs/tags/" + tag.Name:
+			remoteTag = ref.Hash()
+		case "refs/tags/" + tag.Name + "^{}":
+			peeled = ref.Hash()
+		}
+	}
+	if remoteTag.IsZero() {
+		return err
+	}
+	return r.judgeRemoteTag(tag, remoteTag, peeled)
+}
+
+// judgeRemoteTag decides whether a tag found on the remote is ours: nil when
+// it peels to our commit, a *TagConflictError otherwise. peeled may be zero
+// when the remote did not advertise it; the tag object is then peeled
+// locally if we have it.
+func (r *Repo) judgeRemoteTag(tag Tag, remoteTag, peeled plumbing.Hash) error {
+	have := peeled
+	if have.IsZero() {
+		have = remoteTag
+		if c, _, err := r.peel(remoteTag); err == nil {
+			have = c
+		}
+	}
+	if have.String() == tag.Commit {
+		return nil
+	}
+	return &TagConflictError{Tag: tag.Name, Have: have.String(), Want: tag.Commit}
+}
+
+// pushGitBinary pushes with `git push`, passing a token as an HTTP
+// Authorization header through the environment (never the command line).
+func (r *Repo) pushGitBinary(ctx context.Context, rawURL string, tag Tag, opts PushOptions) error {
+	var env []string
+	if opts.Token != "" {
+		user := opts.Username
+		if user == "" {
+			if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+				user = u.User.Username()
+			}
+		}
+		if user == "" {
+			user = defaultTokenUser
+		}
+		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + opts.Token))
+		env = append(env, "GIT_CONFIG_COUNT=1",
+			"GIT_CONFIG_KEY_0=http.extraHeader",
+			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+		// The header carries the credentials: keep them out of the URL.
+		if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+			u.User = nil
+			rawURL = u.String()
+		}
+	}
+	secrets := []string{opts.Token}
+	refspec := "refs/tags/" + tag.Name + ":refs/tags/" + tag.Name
+	_, pushErr := r.runGit(ctx, env, secrets, "push", "--quiet", rawURL, refspec)
+	if pushErr == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	out, err := r.runGit(ctx, env, secrets, "ls-remote", rawURL, "refs/tags/"+tag.Name, "refs/tags/"+tag.Name+"^{}")
+	if err != nil {
+		return pushErr
+	}
+	remoteTag, peeled := plumbing.ZeroHash, plumbing.ZeroHash
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		f := strings.Fields(string(line))
+		if len(f) != 2 || !plumbing.IsHash(f[0]) {
+			continue
+		}
+		switch f[1] {
+		case "refs/tags/" + tag.Name:
+			remoteTag = plumbing.NewHash(f[0])
+		case "refs/tags/" + tag.Name + "^{}":
+			peeled = plumbing.NewHash(f[0])
+		}
+	}
+	if remoteTag.IsZero() {
+		return pushErr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.judgeRemoteTag(tag, remoteTag, peeled)
+}
