@@ -154,12 +154,7 @@ func TestSampleApp(t *testing.T) {
 			ctx := t.Context()
 			tag := fmt.Sprintf("%s:%s-%s-%d", appRepo, b.name, appVersion, time.Now().UnixNano())
 			b.build(t, ctx, tag)
-			t.Cleanup(func() {
-				// A fresh context: t.Context is already cancelled during cleanup.
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "image", "rm", tag).Run()
-			})
+			removeImage(t, e, tag)
 
 			port := freePort(t)
 			id := strings.TrimSpace(docker(t, ctx, e, nil, "run", "--detach", "--network", "host",
@@ -203,11 +198,7 @@ func TestSampleApp(t *testing.T) {
 		tag := fmt.Sprintf("%s:push-%d", appRepo, time.Now().UnixNano())
 		args := append([]string{"build", "--tag", tag}, buildArgs(e)...)
 		docker(t, ctx, e, []string{"DOCKER_BUILDKIT=0"}, append(args, appContext)...)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "image", "rm", tag).Run()
-		})
+		removeImage(t, e, tag)
 		tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: e.RegistryTLSConfig(t)}}
 		for _, reg := range []struct {
 			name, host, scheme string
@@ -220,11 +211,7 @@ func TestSampleApp(t *testing.T) {
 			t.Run(reg.name, func(t *testing.T) {
 				ref := reg.host + "/" + appRepo + ":" + appVersion
 				docker(t, ctx, e, nil, "tag", tag, ref)
-				t.Cleanup(func() {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-					defer cancel()
-					_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "image", "rm", ref).Run()
-				})
+				removeImage(t, e, ref)
 				out := docker(t, ctx, e, nil, "push", ref)
 				m := regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(out)
 				if m == nil {
@@ -261,6 +248,7 @@ func TestSampleApp(t *testing.T) {
 		args := append([]string{"buildx", "build", "--network", "none", "--push", "--tag", ref,
 			"--metadata-file", metadata}, buildArgs(e)...)
 		docker(t, ctx, e, nil, append(args, appContext)...)
+		removeImage(t, e, ref)
 		data, err := os.ReadFile(metadata)
 		if err != nil {
 			t.Fatal(err)
@@ -276,6 +264,17 @@ func TestSampleApp(t *testing.T) {
 		if got := manifestDigest(t, ctx, client, url, e.RegistryUser(), e.RegistryPassword()); got != meta.Digest {
 			t.Errorf("registry serves %s as %s, buildx metadata says %s", ref, got, meta.Digest)
 		}
+	})
+}
+
+// removeImage removes a local image (tag) when the test ends. The docker
+// driver of buildx also loads what it pushes, so pushed refs are local too.
+func removeImage(t *testing.T, e releasetest.Environment, ref string) {
+	t.Cleanup(func() {
+		// A fresh context: t.Context is already cancelled during cleanup.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "image", "rm", ref).Run()
 	})
 }
 
