@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -68,6 +69,7 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		return nil, fmt.Errorf("reading tags: %w", err)
 	}
 	defer iter.Close()
+	peels := r.packedTagPeels()
 	var tags []Tag
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
 		if !ref.Name().IsTag() || ref.Type() != plumbing.HashReference {
@@ -78,7 +80,7 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 		}
 		// Not ReferenceName.Short: it runs fmt.Sscanf per ref.
 		name := strings.TrimPrefix(ref.Name().String(), "refs/tags/")
-		commit, annotated, err := r.peel(ref.Hash())
+		commit, annotated, err := r.peelTag(name, ref.Hash(), peels)
 		if errors.Is(err, errNotCommit) {
 			return nil
 		}
@@ -93,6 +95,31 @@ func (r *Repo) Tags(ctx context.Context) ([]Tag, error) {
 	}
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })
 	return tags, nil
+}
+
+// peelTag peels a tag ref, from packed-refs' record when the ref is the
+// packed one (a loose ref of the same name may have replaced it), else by
+// reading objects. Either way the final object's type is checked, which
+// reads only its header.
+func (r *Repo) peelTag(name string, h plumbing.Hash, peels map[string]packedTag) (plumbing.Hash, bool, error) {
+	p, ok := peels[name]
+	if !ok || p.object != h {
+		return r.peel(h)
+	}
+	target, annotated := h, false
+	if !p.peeled.IsZero() {
+		target, annotated = p.peeled, true
+	}
+	typ, err := r.storage.objectType(target)
+	switch {
+	case errors.Is(err, plumbing.ErrObjectNotFound) && !annotated:
+		return target, false, nil // as peel: see Tags
+	case err != nil:
+		return plumbing.ZeroHash, false, fmt.Errorf("reading object %s: %w", target, err)
+	case typ != plumbing.CommitObject:
+		return plumbing.ZeroHash, false, errNotCommit
+	}
+	return target, annotated, nil
 }
 
 // errNotCommit marks a tag or revision whose object is not a commit.
@@ -151,6 +178,81 @@ func (r *Repo) Resolve(ctx context.Context, rev string) (string, error) {
 }
 
 func (r *Repo) resolve(rev string) (plumbing.Hash, error) {
+	// Ancestry suffixes (rev~2, rev^, rev^2, rev^{}): '~' and '^' cannot
+	// appear in a ref name, so the first one starts the suffix.
+	if i := strings.IndexAny(rev, "~^"); i > 0 {
+		h, err := r.resolveName(rev[:i])
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return r.walkSuffix(h, rev[i:])
+	}
+	return r.resolveName(rev)
+}
+
+// walkSuffix follows git's ancestry suffixes: ~N is N first parents, ^N the
+// N-th parent (^ alone the first, ^0 the commit itself), ^{} and ^{commit}
+// peel to the commit (already done).
+func (r *Repo) walkSuffix(h plumbing.Hash, suffix string) (plumbing.Hash, error) {
+	for suffix != "" {
+		op := suffix[0]
+		suffix = suffix[1:]
+		if op != '~' && op != '^' {
+			return plumbing.ZeroHash, ErrUnknownRevision
+		}
+		if op == '^' && strings.HasPrefix(suffix, "{") {
+			end := strings.IndexByte(suffix, '}')
+			if end < 0 || (suffix[1:end] != "" && suffix[1:end] != "commit") {
+				return plumbing.ZeroHash, ErrUnknownRevision
+			}
+			suffix = suffix[end+1:]
+			continue
+		}
+		digits := len(suffix) - len(strings.TrimLeft(suffix, "0123456789"))
+		n := 1
+		if digits > 0 {
+			v, err := strconv.Atoi(suffix[:digits])
+			if err != nil || v > 1<<20 {
+				return plumbing.ZeroHash, ErrUnknownRevision
+			}
+			n = v
+			suffix = suffix[digits:]
+		}
+		if op == '~' {
+			for ; n > 0; n-- {
+				p, err := r.parent(h, 1)
+				if err != nil {
+					return plumbing.ZeroHash, err
+				}
+				h = p
+			}
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		p, err := r.parent(h, n)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h = p
+	}
+	return h, nil
+}
+
+// parent returns the n-th parent (from 1) of commit h.
+func (r *Repo) parent(h plumbing.Hash, n int) (plumbing.Hash, error) {
+	c, err := object.GetCommit(r.storage, h)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	if n > len(c.ParentHashes) {
+		return plumbing.ZeroHash, fmt.Errorf("commit %s has no parent %d: %w", h.String()[:12], n, ErrUnknownRevision)
+	}
+	return c.ParentHashes[n-1], nil
+}
+
+func (r *Repo) resolveName(rev string) (plumbing.Hash, error) {
 	if rev == "" {
 		return plumbing.ZeroHash, ErrUnknownRevision
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	git "github.com/go-git/go-git/v5"
@@ -115,6 +118,19 @@ func TestTags(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tags (-want +got):\n%s", diff)
 	}
+	// The same answer from packed-refs' peeled records (tags of a tree or
+	// blob included: their peeled targets are checked too).
+	r.Git("pack-refs", "--all")
+	if !strings.Contains(readFile(t, filepath.Join(r.Dir, ".git", "packed-refs")), "fully-peeled") {
+		t.Fatal("git did not write a fully-peeled packed-refs")
+	}
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags from packed-refs (-want +got):\n%s", diff)
+	}
 	if annotated == c2 {
 		t.Errorf("annotated tag object %s is the commit itself", annotated)
 	}
@@ -134,6 +150,49 @@ func TestTagsPacked(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tags (-want +got):\n%s", diff)
 	}
+
+	// A loose ref written after packing wins over the packed record.
+	c2 := r.Commit("b")
+	r.Git("tag", "-f", "-a", "-m", "moved", "v1.0.0", c2)
+	r.Git("tag", "-f", "v1.1.0", c2)
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []gitinfo.Tag{{Name: "v1.0.0", Commit: c2, Annotated: true}, {Name: "v1.1.0", Commit: c2}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags with loose refs over packed ones (-want +got):\n%s", diff)
+	}
+
+	// A packed-refs without the peeled trait: tags are peeled from objects.
+	r.Git("pack-refs", "--all")
+	path := filepath.Join(r.Dir, ".git", "packed-refs")
+	var kept []string
+	for _, l := range strings.Split(readFile(t, path), "\n") {
+		if strings.HasPrefix(l, "#") || strings.HasPrefix(l, "^") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = open(t, r.Dir).Tags(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Tags from packed-refs without peeled records (-want +got):\n%s", diff)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestResolve(t *testing.T) {
@@ -326,5 +385,37 @@ func TestStripUserinfo(t *testing.T) {
 				t.Errorf("StripUserinfo(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestResolveAncestry checks git's ancestry suffixes against git itself.
+func TestResolveAncestry(t *testing.T) {
+	r := gitinfotest.New(t)
+	base := r.Commit("base")
+	r.Commit("main 1")
+	r.Branch("topic", base)
+	r.Checkout("topic")
+	r.Commit("side")
+	r.Checkout("main")
+	r.Merge("merge topic", []string{"topic"})
+	r.Commit("after")
+	r.AnnotatedTag("v1.0.0", "HEAD", "m")
+	repo := open(t, r.Dir)
+	for _, rev := range []string{"HEAD~", "HEAD~1", "HEAD~2", "HEAD~1^2", "HEAD^^2", "HEAD~3", "v1.0.0~2", "v1.0.0^{}", "v1.0.0^{commit}", "HEAD^0", "topic~1", "HEAD~1^1~1"} {
+		t.Run(rev, func(t *testing.T) {
+			want := strings.TrimSpace(r.Git("rev-parse", "--verify", "-q", rev+"^{commit}"))
+			got, err := repo.Resolve(context.Background(), rev)
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v (git says %s)", rev, err, want)
+			}
+			if got != want {
+				t.Errorf("Resolve(%q) = %s, git says %s", rev, got, want)
+			}
+		})
+	}
+	for _, rev := range []string{"HEAD~9", "HEAD^3", "HEAD^{tree}", "HEAD~x", "HEAD^{"} {
+		if got, err := repo.Resolve(context.Background(), rev); !errors.Is(err, gitinfo.ErrUnknownRevision) {
+			t.Errorf("Resolve(%q) = %q, %v; want ErrUnknownRevision", rev, got, err)
+		}
 	}
 }

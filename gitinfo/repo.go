@@ -30,7 +30,10 @@ const objectCacheSize = 32 * cache.MiByte
 type Repo struct {
 	root   string // worktree root
 	gitDir string // the worktree's git directory (".git" or .git/worktrees/<name>)
-	git    string // path of the git binary, "" to never run it
+	// commonDir holds what worktrees share (objects, packed-refs): gitDir
+	// itself, or the main repository's for a linked worktree.
+	commonDir string
+	git       string // path of the git binary, "" to never run it
 
 	mu      sync.Mutex // guards everything below: go-git storage is not safe for concurrent use
 	storage *storage
@@ -111,7 +114,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		}
 		return nil, fmt.Errorf("opening repository %s: %w", root, err)
 	}
-	return &Repo{root: root, gitDir: gitDir, git: o.git, storage: st, repo: repo}, nil
+	shared := gitDir
+	if commonDir != "" {
+		shared = commonDir
+	}
+	return &Repo{root: root, gitDir: gitDir, commonDir: shared, git: o.git, storage: st, repo: repo}, nil
 }
 
 // Root is the top directory of the worktree.

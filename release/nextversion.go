@@ -34,13 +34,20 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading HEAD: %w", err)
 	}
+	// The worktree status runs the git binary: let it run while the tags
+	// are read and the history walked. Every return waits for it, so no
+	// git process outlives the call.
+	var status gitinfo.Status
+	var statusErr error
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		status, statusErr = git.Status(ctx)
+	}()
+	defer func() { <-statusDone }()
 	tags, err := git.Tags(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading tags: %w", err)
-	}
-	status, err := git.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading worktree status: %w", err)
 	}
 	shallow, err := git.Shallow(ctx)
 	if err != nil {
@@ -55,6 +62,10 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("walking the commits since the last release: %w", err)
+	}
+	<-statusDone
+	if statusErr != nil {
+		return nil, fmt.Errorf("reading worktree status: %w", statusErr)
 	}
 	in := Input{
 		Head:      head.Commit,

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/urfave/cli/v2"
+
+	"github.com/releasetool/release/gitinfo/gitinfotest"
 )
 
 // runWith runs the program in-process with extra commands, the way main
@@ -56,10 +58,7 @@ func probe() *cli.Command {
 }
 
 func TestFlagSources(t *testing.T) {
-	repo := t.TempDir()
-	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	repo := gitinfotest.New(t).Dir
 	sub := filepath.Join(repo, "src", "app")
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/releasetool/release/gitinfo"
+	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/release"
 )
 
@@ -118,7 +119,9 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &usage):
 		return exitUsage
-	case errors.Is(err, release.ErrConflict):
+	case errors.Is(err, release.ErrConflict),
+		errors.Is(err, registry.ErrTagConflict),
+		errors.Is(err, gitinfo.ErrTagConflict):
 		return exitConflict
 	case errors.Is(err, release.ErrHistory):
 		return exitHistory
@@ -127,16 +130,21 @@ func exitCode(err error) int {
 	}
 }
 
-// hintFor returns the fix for err: the innermost hint attached along the
-// chain, else a hint known for a sentinel.
+// hintFor returns the fix for err: the outermost hint along the chain (a
+// usage error's, a release.HintError's, or any error with a Hint method,
+// as the registry's errors have), else a hint known for a sentinel.
 func hintFor(err error) string {
 	var usage *usageError
 	if errors.As(err, &usage) && usage.hint != "" {
 		return usage.hint
 	}
-	var h *release.HintError
-	if errors.As(err, &h) {
-		return h.Hint
+	var he *release.HintError
+	if errors.As(err, &he) && he.Hint != "" {
+		return he.Hint
+	}
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		return h.Hint()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

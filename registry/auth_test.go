@@ -1,0 +1,225 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/releasetool/release/registry"
+	"github.com/releasetool/release/registry/registrytest"
+)
+
+// hinter is what errors that carry a fix implement.
+type hinter interface{ Hint() string }
+
+func TestCredentials(t *testing.T) {
+	const user, password = "ci-bot", "correct-horse-battery"
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 4, Layers: 1, LayerSize: 10})
+	for _, mode := range []string{"basic", "token"} {
+		t.Run(mode, func(t *testing.T) {
+			opt := registrytest.WithBasicAuth(user, password)
+			if mode == "token" {
+				opt = registrytest.WithTokenAuth(user, password)
+			}
+			reg := registrytest.New(t, opt)
+			reg.PushImage(t, "app", "1", img)
+
+			tests := []struct {
+				name     string
+				keychain func(t *testing.T) string // Docker config dir, "" for none
+				wantErr  bool
+			}{
+				{"right credentials", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, password) }, false},
+				{"wrong password", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, "wrong-"+password) }, true},
+				{"no credentials", func(t *testing.T) string { return t.TempDir() }, true},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					dir := tt.keychain(t)
+					c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dir)))
+					d, err := c.Resolve(t.Context(), reg.Host+"/app:1")
+					if !tt.wantErr {
+						if err != nil || d.Digest != img.Digest {
+							t.Fatalf("Resolve = %v, %v; want %s", d.Digest, err, img.Digest)
+						}
+						return
+					}
+					var ae *registry.AuthError
+					if !errors.Is(err, registry.ErrUnauthorized) || !errors.As(err, &ae) {
+						t.Fatalf("err = %v, want ErrUnauthorized", err)
+					}
+					msg := err.Error()
+					if strings.Contains(msg, password) || strings.Contains(msg, base64.StdEncoding.EncodeToString([]byte(user+":wrong-"+password))) {
+						t.Errorf("error shows the password: %s", msg)
+					}
+					want := "resolving " + reg.Host + "/app:1: registry " + reg.Host + " rejected the credentials (HTTP 401)"
+					if msg != want {
+						t.Errorf("error = %q, want %q", msg, want)
+					}
+					var h hinter
+					if !errors.As(err, &h) || !strings.Contains(h.Hint(), "docker login "+reg.Host) || !strings.Contains(h.Hint(), "DOCKER_CONFIG") {
+						t.Errorf("no hint naming docker login and DOCKER_CONFIG in %v", err)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestTokenRenewedWhenExpired(t *testing.T) {
+	reg := registrytest.New(t, registrytest.WithTokenAuth("u", "p"))
+	a := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 2, LayerSize: 100})
+	b := registrytest.NewImage(registrytest.ImageSpec{Seed: 2, Layers: 2, LayerSize: 100})
+	reg.PushImage(t, "staging/app", "a", a)
+	reg.PushImage(t, "staging/app", "b", b)
+	c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dockerConfig(t, reg.Host, "u", "p"))))
+	if _, err := c.Copy(t.Context(), reg.Host+"/staging/app:a", reg.Host+"/prod/app", registry.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reg.ExpireTokens()
+	if _, err := c.Copy(t.Context(), reg.Host+"/staging/app:b", reg.Host+"/prod/app", registry.CopyOptions{}); err != nil {
+		t.Fatalf("copy after the token expired: %v", err)
+	}
+	if got := reg.Count(func(r registrytest.Request) bool { return r.Kind == registrytest.KindToken }); got != 2 {
+		t.Errorf("%d token requests, want 2 (one, then one renewal)", got)
+	}
+}
+
+func TestTLSNeedsTheCA(t *testing.T) {
+	reg := registrytest.New(t, registrytest.WithTLS())
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 1, LayerSize: 10})
+	reg.PushImage(t, "app", "1", img)
+
+	_, err := newClient(t).Resolve(t.Context(), reg.Host+"/app:1")
+	if !errors.Is(err, registry.ErrUnknownAuthority) {
+		t.Fatalf("without the CA: err = %v, want ErrUnknownAuthority", err)
+	}
+	var h hinter
+	if !errors.As(err, &h) || !strings.Contains(h.Hint(), "--ca-file") {
+		t.Errorf("no hint naming --ca-file in %v", err)
+	}
+
+	d, err := newClient(t, registry.WithCAFile(reg.CAFile(t))).Resolve(t.Context(), reg.Host+"/app:1")
+	if err != nil || d.Digest != img.Digest {
+		t.Fatalf("with the CA: %v, %v", d, err)
+	}
+}
+
+// dialTo is a transport whose every connection goes to addr, whatever the
+// name asked for: it lets a test use a non-loopback name without any
+// traffic leaving the machine.
+func dialTo(addr string) *http.Transport {
+	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+}
+
+func TestPlainHTTPOnlyForLoopbackOrNamedHosts(t *testing.T) {
+	reg := registrytest.New(t)
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 1, LayerSize: 10})
+	reg.PushImage(t, "app", "1", img)
+	_, port, _ := net.SplitHostPort(reg.Host)
+	name := "registry.example.test:" + port
+
+	tests := []struct {
+		name    string
+		host    string
+		opts    []registry.Option
+		wantErr error
+	}{
+		{"loopback address", reg.Host, nil, nil},
+		{"localhost", "localhost:" + port, nil, nil},
+		{"other name refused", name, []registry.Option{registry.WithTransport(dialTo(reg.Host))}, registry.ErrInsecureRefused},
+		{"other name allowed", name, []registry.Option{registry.WithTransport(dialTo(reg.Host)), registry.WithInsecureRegistry(name)}, nil},
+		{"other host name allowed, any port", name, []registry.Option{registry.WithTransport(dialTo(reg.Host)), registry.WithInsecureRegistry("registry.example.test")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg.Reset()
+			d, err := newClient(t, tt.opts...).Resolve(t.Context(), tt.host+"/app:1")
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				var h hinter
+				if !errors.As(err, &h) || !strings.Contains(h.Hint(), "--insecure-registry "+name) {
+					t.Errorf("no hint naming --insecure-registry in %v", err)
+				}
+				if got := reg.Count(); got != 0 {
+					t.Errorf("%d plain HTTP requests reached the registry", got)
+				}
+				return
+			}
+			if err != nil || d.Digest != img.Digest {
+				t.Fatalf("Resolve = %v, %v", d, err)
+			}
+		})
+	}
+}
+
+func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
+	plain := registrytest.New(t)
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 1, LayerSize: 10})
+	plain.PushImage(t, "app", "1", img)
+	// An HTTPS front for the same content that sends blob downloads to
+	// plain HTTP, as a misconfigured storage redirect would.
+	front := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		plain.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(front.URL, "https://")
+	_, err := newClient(t, registry.WithCAFile(ca)).Config(t.Context(), host+"/app:1")
+	if err == nil || !strings.Contains(err.Error(), "refusing redirect from https to http") {
+		t.Fatalf("err = %v, want the redirect refused", err)
+	}
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	const password = "hunter2-very-secret"
+	// A registry that echoes what it was sent in its error messages.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if auth == "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="echo"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		dec, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{
+			"code": "DENIED", "message": "bad header " + auth + " for " + string(dec),
+		}}})
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dockerConfig(t, host, "me", password))))
+	_, _, err := c.Manifest(t.Context(), host+"/app:1")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, password) || strings.Contains(msg, base64.StdEncoding.EncodeToString([]byte("me:"+password))) {
+		t.Errorf("error shows the credentials: %s", msg)
+	}
+	if !strings.Contains(msg, "[REDACTED]") {
+		t.Errorf("error = %q, want the echoed secret redacted", msg)
+	}
+}

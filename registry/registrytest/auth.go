@@ -1,0 +1,102 @@
+package registrytest
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// authorize checks the request's credentials; on refusal it writes the
+// 401 with its challenge and returns false.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *Request) bool {
+	switch s.authMode {
+	case "basic":
+		u, p, ok := r.BasicAuth()
+		if ok && u == s.user && p == s.password {
+			return true
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="registrytest"`)
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		return false
+	case "token":
+		if req.Kind == KindToken {
+			return true
+		}
+		grant, ok := s.grant(r)
+		need := "pull"
+		if req.Write() {
+			need = "push"
+		}
+		if ok && (req.Kind == KindPing || req.Kind == KindOther || strings.Contains(grant[req.Repo], need)) {
+			return true
+		}
+		challenge := fmt.Sprintf(`Bearer realm="%s/token",service="registrytest"`, s.URL)
+		if req.Repo != "" {
+			actions := "pull"
+			if need == "push" {
+				actions = "pull,push"
+			}
+			challenge += fmt.Sprintf(`,scope="repository:%s:%s"`, req.Repo, actions)
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		return false
+	}
+	return true
+}
+
+// grant is what the request's bearer token allows: repository → actions.
+func (s *Server) grant(r *http.Request) (map[string]string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.tokens[tok]
+	return g, ok
+}
+
+// mayMount reports whether the request may read the mount's source
+// repository (always, without token authentication).
+func (s *Server) mayMount(r *http.Request, from string) bool {
+	if s.authMode != "token" {
+		return true
+	}
+	g, ok := s.grant(r)
+	return ok && strings.Contains(g[from], "pull")
+}
+
+// issueToken answers the token endpoint: Basic credentials in, a token
+// scoped to the requested repositories and actions out.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	u, p, ok := r.BasicAuth()
+	if !ok || u != s.user || p != s.password {
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid credentials")
+		return
+	}
+	grant := map[string]string{}
+	for _, v := range r.URL.Query()["scope"] {
+		for _, scope := range strings.Fields(v) {
+			parts := strings.Split(scope, ":")
+			if len(parts) != 3 || parts[0] != "repository" {
+				continue
+			}
+			grant[parts[1]] += "," + parts[2]
+		}
+	}
+	s.mu.Lock()
+	s.nextToken++
+	tok := fmt.Sprintf("registrytest-token-%d", s.nextToken)
+	s.tokens[tok] = grant
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"token": tok, "expires_in": 300})
+}
+
+// certPEM encodes a DER certificate.
+func certPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}

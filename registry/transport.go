@@ -1,0 +1,240 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+// newBaseTransport is the default HTTP transport: http.DefaultTransport's
+// settings (proxies from the environment, timeouts) with the system roots
+// plus the CA file, and enough idle connections per host for the jobs.
+func newBaseTransport(o *options) (http.RoundTripper, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 2*o.jobs + 4
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("reading CA file %s: no PEM certificate in it", o.caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	t.TLSClientConfig = cfg
+	return t, nil
+}
+
+// guard is the lowest layer of the client: it refuses plain HTTP to hosts
+// that are not allowed it (whatever asked for it: a ping, a redirect, an
+// upload Location, a token realm) and any scheme other than http(s), and it
+// sets the User-Agent.
+type guard struct {
+	inner     http.RoundTripper
+	plainOK   func(host string) bool
+	userAgent string
+}
+
+func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.URL.Scheme {
+	case "https":
+	case "http":
+		if !g.plainOK(req.URL.Host) {
+			closeBody(req)
+			return nil, &InsecureError{Registry: req.URL.Host}
+		}
+	default:
+		closeBody(req)
+		return nil, fmt.Errorf("refusing URL scheme %q", req.URL.Scheme)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("User-Agent", g.userAgent)
+	}
+	return g.inner.RoundTrip(req)
+}
+
+// closeBody closes a request body a RoundTripper will not send, as the
+// RoundTripper contract requires.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// plainAllowed reports whether host may be reached over plain HTTP:
+// loopback, or named with WithInsecureRegistry (as host:port or host).
+func (o *options) plainAllowed(host string) bool {
+	if isLoopback(host) {
+		return true
+	}
+	hostname := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		hostname = h
+	}
+	for _, allowed := range o.insecure {
+		if allowed == host || allowed == hostname {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRedirect follows at most 10 redirects, only to http(s), and never
+// from https down to http. Plain HTTP to a host that is not allowed it is
+// refused by the guard below.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+		return fmt.Errorf("refusing redirect to scheme %q", req.URL.Scheme)
+	}
+	if req.URL.Scheme == "http" {
+		for _, v := range via {
+			if v.URL.Scheme == "https" {
+				return fmt.Errorf("refusing redirect from https to http (%s)", req.URL.Host)
+			}
+		}
+	}
+	return nil
+}
+
+// call is one registry request, built afresh for every try.
+type call struct {
+	method string
+	url    string
+	header http.Header
+	// body opens the request body and says its length (-1 unknown). It is
+	// called once per try, so a failed upload reopens its source.
+	body func(ctx context.Context) (io.ReadCloser, int64, error)
+	// ok are the statuses that are answers, not errors.
+	ok []int
+}
+
+// do sends c with retries. On success the caller owns resp.Body. Any other
+// status becomes an *AuthError (401, 403) or a *ResponseError.
+func (h *host) do(ctx context.Context, c call) (*http.Response, error) {
+	var resp *http.Response
+	err := h.retry.retry(ctx, func(int) error {
+		r, err := h.send(ctx, c)
+		resp = r
+		return err
+	})
+	return resp, err
+}
+
+// fetch sends c and hands the answer to read, retrying the request and the
+// read together: a connection dropped in the middle of a body is retried
+// like any other failure. The body is closed after read.
+func (h *host) fetch(ctx context.Context, c call, read func(*http.Response) error) error {
+	return h.retry.retry(ctx, func(int) error {
+		r, err := h.send(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer r.Body.Close()
+		return read(r)
+	})
+}
+
+// send is one try of c.
+func (h *host) send(ctx context.Context, c call) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	if c.body != nil {
+		rc, n, err := c.body(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Body, req.ContentLength = rc, n
+	}
+	r, err := h.client.Do(req)
+	if err != nil {
+		return nil, h.transportError(err)
+	}
+	if slices.Contains(c.ok, r.StatusCode) {
+		return r, nil
+	}
+	defer r.Body.Close()
+	return nil, h.statusError(r)
+}
+
+// statusError describes an unexpected status.
+func (h *host) statusError(r *http.Response) error {
+	re := newResponseError(r, h.retry.Now())
+	if r.StatusCode == http.StatusUnauthorized || r.StatusCode == http.StatusForbidden {
+		code := ""
+		if len(re.Codes) > 0 {
+			code = re.Codes[0]
+		}
+		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code}
+	}
+	return re
+}
+
+// transportError turns a failed round trip into the errors callers branch
+// on: an untrusted certificate, or a server that answers HTTPS with plain
+// HTTP.
+func (h *host) transportError(err error) error {
+	// Upload locations carry session state in their query (distribution
+	// signs it into _state); errors show the path only.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.User = "", nil
+			ue.URL = u.String()
+		}
+	}
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		return &CertificateError{Registry: h.name, Err: err}
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) && errors.As(cv.Err, &ua) {
+		return &CertificateError{Registry: h.name, Err: err}
+	}
+	if isPlainHTTPAnswer(err) {
+		return &InsecureError{Registry: h.name}
+	}
+	return err
+}
+
+// isPlainHTTPAnswer reports the error net/http gives when a TLS handshake
+// meets a plain HTTP server (it has no type, only this text).
+func isPlainHTTPAnswer(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+}
+
+// readLimited reads at most limit bytes of r, and fails with ErrTooLarge
+// when there is more.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("more than %d bytes: %w", limit, ErrTooLarge)
+	}
+	return b, nil
+}
