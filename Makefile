@@ -50,8 +50,10 @@ demo: testenv
 	@if [[ ! -x scripts/demo ]]; then echo "make demo: scripts/demo does not exist yet" >&2; exit 1; fi
 	eval "$$($(TESTENV) env --docker)"; scripts/demo
 
+# One shell, so the bench scripts see the RELEASE_TEST_* variables too.
 bench: testenv
-	eval "$$($(TESTENV) env)"; $(GO) test -run '^$$' -bench . -benchmem ./...
-	@for script in scripts/bench-*; do \
+	eval "$$($(TESTENV) env)"; \
+	$(GO) test -run '^$$' -bench . -benchmem ./...; \
+	for script in scripts/bench-*; do \
 		if [[ -f $$script && -x $$script ]]; then echo "== $$script"; "$$script"; fi; \
 	done
