@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -20,11 +21,11 @@ import (
 
 	"github.com/releasetool/release/gitinfo/gitinfotest"
 	"github.com/releasetool/release/registry"
+	"github.com/releasetool/release/release/releasetest"
 )
 
-// e2eEnv is the real test environment (scripts/testenv up; its `env`
-// output exported): a docker engine, the Python base image and two
-// registries. Without it the test skips, unless CI=true.
+// e2eEnv is the real test environment (release/releasetest) and the real
+// docker binary.
 type e2eEnv struct {
 	dockerHost, dockerConfig string
 	pythonImage              string
@@ -37,23 +38,17 @@ type e2eEnv struct {
 
 func newE2EEnv(t *testing.T) e2eEnv {
 	t.Helper()
-	e := e2eEnv{
-		dockerHost:   os.Getenv("RELEASE_TEST_DOCKER_HOST"),
-		dockerConfig: os.Getenv("RELEASE_TEST_DOCKER_CONFIG"),
-		pythonImage:  os.Getenv("RELEASE_TEST_PYTHON_IMAGE"),
-		registry:     os.Getenv("RELEASE_TEST_REGISTRY"),
-		registryTLS:  os.Getenv("RELEASE_TEST_REGISTRY_TLS"),
-		ca:           os.Getenv("RELEASE_TEST_REGISTRY_CA"),
-		buildx:       os.Getenv("RELEASE_TEST_BUILDX") == "1",
+	env := releasetest.Env(t)
+	return e2eEnv{
+		dockerHost:   env.DockerHost(),
+		dockerConfig: env.DockerConfig(),
+		pythonImage:  env.PythonImage(),
+		registry:     env.Registry(),
+		registryTLS:  env.RegistryTLS(),
+		ca:           env.RegistryCA(),
+		buildx:       env.Buildx(),
+		docker:       realDocker(t),
 	}
-	if e.dockerHost == "" || e.pythonImage == "" || e.registry == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the test environment is missing: run scripts/testenv up and export what scripts/testenv env prints")
-		}
-		t.Skip("no test environment (scripts/testenv up; eval \"$(scripts/testenv env)\")")
-	}
-	e.docker = realDocker(t)
-	return e
 }
 
 // realDocker finds the docker binary on PATH that is not this test binary:
@@ -83,62 +78,50 @@ func realDocker(t *testing.T) string {
 	return ""
 }
 
-// pythonApp is a small Python web service: GET /version answers the
-// version it was built with (from the setuptools-scm pretend version, as a
-// real package would get it).
-var pythonApp = map[string]string{
-	"pyproject.toml": `[project]
-name = "e2e-app"
-description = "End-to-end sample service"
-license = "Apache-2.0"
-authors = [{name = "Release Tests", email = "tests@example.org"}]
-
-[project.urls]
-Homepage = "https://example.org/e2e-app"
-`,
-	"Dockerfile": `ARG PYTHON_IMAGE=python:3.11-slim
-FROM ${PYTHON_IMAGE} AS runtime
-WORKDIR /app
-COPY app.py /app/app.py
-ARG SETUPTOOLS_SCM_PRETEND_VERSION_FOR_E2E_APP
-ENV APP_VERSION=${SETUPTOOLS_SCM_PRETEND_VERSION_FOR_E2E_APP}
-CMD ["python3", "/app/app.py"]
-`,
-	"app.py": `import http.server, os
-
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = (os.environ.get("APP_VERSION", "") if self.path == "/version" else "ok").encode()
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(body)
-
-s = http.server.HTTPServer(("127.0.0.1", int(os.environ.get("PORT", "8000"))), H)
-print("listening", flush=True)
-s.serve_forever()
-`,
-}
-
 const e2eToken = "glpat-e2eSecretToken42"
 
-// e2eRepo makes the sample app's repository with a remote URL carrying a
-// token.
+// e2eRepo makes a repository of the sample app (testdata/pythonapp) with a
+// remote URL carrying a token.
 func e2eRepo(t *testing.T) *gitinfotest.Repo {
 	t.Helper()
-	r := gitinfotest.New(t)
+	src := filepath.Join("..", "..", "testdata", "pythonapp")
 	var files []gitinfotest.Option
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range pythonApp {
-			if !yield(k) {
-				return
-			}
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-	}) {
-		files = append(files, gitinfotest.File(name, pythonApp[name]))
+		if d.IsDir() {
+			if d.Name() == "__pycache__" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		files = append(files, gitinfotest.File(filepath.ToSlash(rel), string(b)))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the sample app: %v", err)
 	}
+	r := gitinfotest.New(t)
 	r.Commit("feat: the sample service", append(files, gitinfotest.At(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)))...)
-	r.AddRemote("origin", "https://ci:"+e2eToken+"@git.example.org/org/e2e-app.git")
+	r.AddRemote("origin", "https://ci:"+e2eToken+"@git.example.org/org/release-sample-app.git")
 	return r
+}
+
+// appVersion is what the sample app's GET /version answers.
+type appVersion struct {
+	Name           string `json:"name"`
+	Version        string `json:"version"`
+	ReleaseVersion string `json:"release_version"`
+	Revision       string `json:"revision"`
 }
 
 type buildJSON struct {
@@ -234,15 +217,17 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	// The labels, from the config blob in the registry.
 	labels := configLabels(t, client, repo+"@"+res.Images[0].Digest)
 	want := map[string]string{
-		"org.opencontainers.image.version":   "1.3.0",
-		"org.opencontainers.image.revision":  head,
-		"org.opencontainers.image.source":    "https://git.example.org/org/e2e-app",
-		"org.opencontainers.image.created":   "2024-03-01T12:00:00Z",
-		"org.opencontainers.image.title":     "e2e-app",
-		"org.opencontainers.image.licenses":  "Apache-2.0",
-		"org.opencontainers.image.url":       "https://example.org/e2e-app",
-		"org.opencontainers.image.authors":   "Release Tests <tests@example.org>",
-		"org.opencontainers.image.base.name": e.pythonImage,
+		"org.opencontainers.image.version":       "1.3.0",
+		"org.opencontainers.image.revision":      head,
+		"org.opencontainers.image.source":        "https://git.example.org/org/release-sample-app",
+		"org.opencontainers.image.created":       "2024-03-01T12:00:00Z",
+		"org.opencontainers.image.title":         "release-sample-app",
+		"org.opencontainers.image.description":   "A small web service that reports the version it was built with",
+		"org.opencontainers.image.licenses":      "Apache-2.0",
+		"org.opencontainers.image.url":           "https://example.com/release-sample-app",
+		"org.opencontainers.image.documentation": "https://example.com/release-sample-app/docs",
+		"org.opencontainers.image.authors":       "Release Maintainers <maintainers@example.com>",
+		"org.opencontainers.image.base.name":     e.pythonImage,
 	}
 	for k, v := range want {
 		if labels[k] != v {
@@ -256,8 +241,9 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	}
 
 	// The container answers the version it was built with.
-	if got := runAndGet(t, e, repo+"@"+res.Images[0].Digest, "/version"); got != "1.3.0" {
-		t.Errorf("GET /version = %q, want 1.3.0", got)
+	wantApp := appVersion{Name: "release-sample-app", Version: "1.3.0", ReleaseVersion: "1.3.0", Revision: head}
+	if diff := cmp.Diff(wantApp, getVersion(t, e, repo+"@"+res.Images[0].Digest)); diff != "" {
+		t.Errorf("GET /version mismatch (-want +got):\n%s", diff)
 	}
 
 	// A rebuild of the same commit (into another repository) has the same
@@ -335,8 +321,9 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	if diff := cmp.Diff([]string{"2.1.0-rc.1"}, rc.Images[0].Tags); diff != "" {
 		t.Errorf("rc tags mismatch (-want +got):\n%s", diff)
 	}
-	if got := runAndGet(t, e, repo+"@"+rc.Images[0].Digest, "/version"); got != "2.1.0rc1" {
-		t.Errorf("GET /version of the rc = %q, want the PEP 440 form 2.1.0rc1", got)
+	// The package inside has the PEP 440 spelling of the same version.
+	if got := getVersion(t, e, repo+"@"+rc.Images[0].Digest); got.Version != "2.1.0rc1" || got.ReleaseVersion != "2.1.0-rc.1" {
+		t.Errorf("GET /version of the rc = %+v, want version 2.1.0rc1, release_version 2.1.0-rc.1", got)
 	}
 }
 
@@ -482,6 +469,17 @@ func configLabels(t *testing.T, client *registry.Client, ref string) map[string]
 	return cfg.Config.Labels
 }
 
+// getVersion runs the image and asks it GET /version.
+func getVersion(t *testing.T, e e2eEnv, image string) appVersion {
+	t.Helper()
+	body := runAndGet(t, e, image, "/version")
+	var v appVersion
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("GET /version: %v\n%s", err, body)
+	}
+	return v
+}
+
 // runAndGet runs the image on the host network, waits for it to say it
 // listens, and returns the body of GET path.
 func runAndGet(t *testing.T, e e2eEnv, image, path string) string {
@@ -495,14 +493,13 @@ func runAndGet(t *testing.T, e e2eEnv, image, path string) string {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	name := fmt.Sprintf("release-e2e-%d", time.Now().UnixNano())
-	cmd := exec.CommandContext(ctx, e.docker, "run", "--rm", "--name", name, "--network", "host", "-e", fmt.Sprintf("PORT=%d", port), image)
+	cmd := exec.CommandContext(ctx, e.docker, "run", "--rm", "--name", name, "--network", "host", "-e", "HOST=127.0.0.1", "-e", fmt.Sprintf("PORT=%d", port), image)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+e.dockerHost, "DOCKER_CONFIG="+e.dockerConfig)
-	stdout, err := cmd.StdoutPipe()
+	// The service says it listens on stderr.
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -512,20 +509,21 @@ func runAndGet(t *testing.T, e e2eEnv, image, path string) string {
 		kill.Run()
 		cmd.Wait()
 	}()
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if sc.Text() == "listening" {
-			break
-		}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	listening := false
+	for !listening && sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		listening = strings.Contains(sc.Text(), "listening")
 	}
-	if sc.Err() != nil || ctx.Err() != nil {
-		t.Fatalf("the container did not start: %v %v\n%s", sc.Err(), ctx.Err(), stderr.String())
+	if !listening {
+		t.Fatalf("the container did not start: %v %v\n%s", sc.Err(), ctx.Err(), log.String())
 	}
-	go io.Copy(io.Discard, stdout)
+	go io.Copy(io.Discard, stderr)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v\n%s", path, err, stderr.String())
+		t.Fatalf("GET %s: %v\n%s", path, err, log.String())
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
