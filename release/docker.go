@@ -96,8 +96,11 @@ func (d DockerCLI) Run(ctx context.Context, args []string, extraEnv []string) er
 	}
 	out := &redactingWriter{w: d.Output, redact: d.redact}
 	tail := &tailBuffer{max: stderrTailBytes}
-	cmd.Stdout = out
-	cmd.Stderr = io.MultiWriter(out, tail)
+	cmd.Stderr = tail
+	if d.Output != nil {
+		cmd.Stdout = out
+		cmd.Stderr = io.MultiWriter(out, tail)
+	} // else docker's stdout goes to the null device: no pipe to drain
 	err = cmd.Run()
 	out.Flush()
 	name := subcommand(args)
