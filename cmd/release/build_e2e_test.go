@@ -136,7 +136,9 @@ type buildJSON struct {
 	Labels map[string]string `json:"labels"`
 }
 
-// e2eRun runs release in-process against the real engine.
+// e2eRun runs release in-process against the real engine. The local tags
+// of what it builds are removed when the test ends (the registries keep
+// theirs: each test pushes to repositories of its own).
 func e2eRun(t *testing.T, e e2eEnv, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	t.Setenv("DOCKER_HOST", e.dockerHost)
@@ -144,6 +146,22 @@ func e2eRun(t *testing.T, e e2eEnv, dir string, args ...string) (int, string, st
 		t.Setenv("DOCKER_CONFIG", e.dockerConfig)
 	}
 	code, out, errOut := runWith(t, dir, nil, args...)
+	var res buildJSON
+	if code == 0 && json.Unmarshal([]byte(out), &res) == nil {
+		var refs []string
+		for _, img := range res.Images {
+			for _, tag := range img.Tags {
+				refs = append(refs, img.Repository+":"+tag)
+			}
+		}
+		if len(refs) > 0 {
+			t.Cleanup(func() {
+				rmi := exec.Command(e.docker, append([]string{"rmi", "--force"}, refs...)...)
+				rmi.Env = append(os.Environ(), "DOCKER_HOST="+e.dockerHost, "DOCKER_CONFIG="+e.dockerConfig)
+				rmi.Run() // best effort: an image that was never loaded has no local tag
+			})
+		}
+	}
 	for _, s := range []string{out, errOut} {
 		if strings.Contains(s, e2eToken) {
 			t.Errorf("the remote's token reached the output:\n%s", s)
