@@ -53,7 +53,7 @@ type BuildDeps struct {
 	// NextVersion derives the version from the repository (SPEC §2) when
 	// BuildOptions.Version is empty; the command line passes the version
 	// policy with its flags.
-	NextVersion func(ctx context.Context) (string, error)
+	NextVersion func(ctx context.Context) (*Result, error)
 	// Warnf and Logf reach a person (stderr); nil drops the message.
 	Warnf func(format string, args ...any)
 	Logf  func(format string, args ...any)
@@ -104,6 +104,10 @@ type BuildResult struct {
 	// a dry run: what would run, with Env added to the environment.
 	Commands [][]string `json:"commands,omitempty"`
 	Env      []string   `json:"env,omitempty"`
+	// Nothing is set when the version policy found nothing to release
+	// (no commit since the last release changes the version): nothing
+	// was built, Version is the last release's, and Nothing says why.
+	Nothing string `json:"-"`
 	// Warnings were also passed to Warnf.
 	Warnings []string `json:"-"`
 }
@@ -202,11 +206,20 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 	}
 	res.Revision = commit.Hash
 
-	v, err := buildVersion(ctx, deps, opts)
+	v, nothing, err := buildVersion(ctx, deps, opts)
 	if err != nil {
 		return nil, err
 	}
 	res.Version = v.String()
+	if nothing != "" {
+		// Exit 0 with nothing built: rebuilding the last release from a
+		// later commit would put another revision under its exact tag.
+		res.Nothing = nothing
+		res.Images = []ImageResult{}
+		res.Labels = map[string]string{}
+		logf("%s; nothing built", nothing)
+		return res, nil
+	}
 
 	var project Project
 	python := false
@@ -409,17 +422,22 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 
 // buildVersion is --version, or the version policy's answer, parsed
 // strictly; build metadata is refused except the --dev form, because tags
-// drop it and two builds would share one exact tag.
-func buildVersion(ctx context.Context, deps BuildDeps, opts BuildOptions) (*semver.Version, error) {
+// drop it and two builds would share one exact tag. nothing is set (with
+// the last release's version) when the policy found nothing to release.
+func buildVersion(ctx context.Context, deps BuildDeps, opts BuildOptions) (v *semver.Version, nothing string, err error) {
 	s := opts.Version
 	if s == "" {
 		if deps.NextVersion == nil {
-			return nil, WithHint(fmt.Errorf("no version: %w", ErrInvalid), "pass --version X.Y.Z")
+			return nil, "", WithHint(fmt.Errorf("no version: %w", ErrInvalid), "pass --version X.Y.Z")
 		}
-		var err error
-		if s, err = deps.NextVersion(ctx); err != nil {
-			return nil, err
+		next, err := deps.NextVersion(ctx)
+		if err != nil {
+			return nil, "", err
 		}
+		if next.NothingToRelease() {
+			return next.SemVer, fmt.Sprintf("nothing to release: no commit since %s changes the version", next.PreviousTag), nil
+		}
+		s = next.Version
 	}
 	raw := s
 	if p := opts.TagPrefix; p != "" && strings.HasPrefix(s, p) {
@@ -427,18 +445,18 @@ func buildVersion(ctx context.Context, deps BuildDeps, opts BuildOptions) (*semv
 	} else {
 		s = strings.TrimPrefix(s, "v")
 	}
-	v, err := semver.StrictNewVersion(s)
+	v, err = semver.StrictNewVersion(s)
 	if err != nil {
-		return nil, WithHint(fmt.Errorf("version %q is not a semantic version: %w", raw, ErrInvalid), "pass --version X.Y.Z[-PRERELEASE]")
+		return nil, "", WithHint(fmt.Errorf("version %q is not a semantic version: %w", raw, ErrInvalid), "pass --version X.Y.Z[-PRERELEASE]")
 	}
 	if md := v.Metadata(); md != "" {
 		dev := strings.HasPrefix(v.Prerelease(), "dev.") && devMetadataRE.MatchString(md)
 		if !dev {
-			return nil, WithHint(fmt.Errorf("version %s has build metadata %q, which no image tag can carry (1.2.3+a and 1.2.3+b would share the tag 1.2.3): %w", v, md, ErrInvalid),
+			return nil, "", WithHint(fmt.Errorf("version %s has build metadata %q, which no image tag can carry (1.2.3+a and 1.2.3+b would share the tag 1.2.3): %w", v, md, ErrInvalid),
 				"drop the +"+md+" part: the sha-<commit> tag and the revision label already name the commit")
 		}
 	}
-	return v, nil
+	return v, "", nil
 }
 
 // releaseVersions are the versions of the release tags: exactly

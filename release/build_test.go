@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/Masterminds/semver/v3"
 	"os"
 	"path/filepath"
 	"slices"
@@ -476,7 +477,9 @@ func TestBuildVersions(t *testing.T) {
 				e.deps.Git = &g
 			}
 			if tt.next != "" {
-				e.deps.NextVersion = func(context.Context) (string, error) { return tt.next, nil }
+				e.deps.NextVersion = func(context.Context) (*Result, error) {
+					return &Result{Version: tt.next, Bump: BumpMinor, SemVer: semver.MustParse(tt.next)}, nil
+				}
 			}
 			opts := BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: tt.version, Tags: TagOptions{NoSHATag: true}}
 			switch {
@@ -500,6 +503,30 @@ func TestBuildVersions(t *testing.T) {
 				t.Errorf("a build without --push should --load: %v", e.docker.calls[0])
 			}
 		})
+	}
+}
+
+// TestBuildNothingToRelease: when no commit since the last release changes
+// the version, nothing is built (exit 0 at the command line) — rebuilding
+// the last release from a later commit would put another revision under
+// its exact tag.
+func TestBuildNothingToRelease(t *testing.T) {
+	e := newBuildEnv(BuilderBuildx)
+	e.deps.NextVersion = func(context.Context) (*Result, error) {
+		return &Result{Version: "2.0.0", SemVer: semver.MustParse("2.0.0"), Bump: BumpNone, PreviousTag: "v2.0.0", PreviousVersion: "2.0.0"}, nil
+	}
+	res, err := Build(t.Context(), e.deps, BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: buildFixture(t, testDF, ""), Push: true})
+	if err != nil {
+		t.Fatalf("Build() error = %v", err)
+	}
+	if res.Nothing == "" || !strings.Contains(res.Nothing, "v2.0.0") {
+		t.Errorf("Nothing = %q, want the reason naming v2.0.0", res.Nothing)
+	}
+	if res.Version != "2.0.0" || len(res.Images) != 0 {
+		t.Errorf("result = %+v, want version 2.0.0 and no image", res)
+	}
+	if len(e.docker.calls) != 0 {
+		t.Errorf("docker ran: %v", e.docker.calls)
 	}
 }
 

@@ -153,21 +153,18 @@ func (p *program) build(c *cli.Context) error {
 		Docker: docker,
 		Warnf:  p.ui.warnf,
 		Logf:   p.ui.logf,
-		NextVersion: func(ctx context.Context) (string, error) {
+		NextVersion: func(ctx context.Context) (*release.Result, error) {
 			v, err := release.NextVersion(ctx, repo, vopts)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			for _, w := range v.Warnings {
 				p.ui.warnf("%s", w)
 			}
-			if v.Bump == release.BumpNone && !v.Tagged {
-				return "", release.WithHint(
-					fmt.Errorf("nothing to release: no commit since %s changes the version", v.PreviousTag),
-					"pass --version, --dev or --release-as to build anyway")
+			if !v.NothingToRelease() {
+				p.ui.logf("version %s (%s)", v.Version, versionReason(v))
 			}
-			p.ui.logf("version %s (%s)", v.Version, versionReason(v))
-			return v.Version, nil
+			return v, nil
 		},
 	}
 	if opts.Push && !opts.DryRun {
