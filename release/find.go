@@ -50,8 +50,8 @@ type FindOptions struct {
 	// Jobs bounds the registry requests in flight: the HEADs that resolve
 	// tags, then the reads of images. Default 8.
 	Jobs int
-	// Progress, when set, is told how far the search is. Calls are
-	// serialised.
+	// Progress, when set, is told how far the search is, after each step,
+	// one call at a time and in order.
 	Progress func(FindProgress)
 }
 
@@ -136,7 +136,6 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 		return nil, err
 	}
 	jobs := orDefault(opts.Jobs, defaultFindJobs)
-	progress := serialised(opts.Progress)
 
 	all, err := images.Tags(ctx, repo)
 	if err != nil {
@@ -155,8 +154,7 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 
 	// Tags → digests.
 	digests := make([]string, len(tags))
-	var done int
-	var mu sync.Mutex
+	resolved := &progressCounter{phase: "tags", total: len(tags), report: opts.Progress}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for i, t := range tags {
@@ -169,11 +167,7 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 				return err
 			}
 			digests[i] = d.Digest
-			mu.Lock()
-			done++
-			n := done
-			mu.Unlock()
-			progress(FindProgress{Phase: "tags", Done: n, Total: len(tags)})
+			resolved.add()
 			return nil
 		})
 	}
@@ -213,7 +207,8 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 	}
 	res.Lookups = len(toRead)
 	r := reader{images: images, repo: repository, jobs: 1}
-	done = 0
+	read := &progressCounter{phase: "images", total: len(toRead), report: opts.Progress}
+	var mu sync.Mutex
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for _, d := range toRead {
@@ -222,14 +217,12 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 			if err != nil {
 				return fmt.Errorf("reading %s@%s: %w", repository, d, err)
 			}
-			mu.Lock()
 			if a != nil {
+				mu.Lock()
 				answers[d] = a
+				mu.Unlock()
 			}
-			done++
-			n := done
-			mu.Unlock()
-			progress(FindProgress{Phase: "images", Done: n, Total: len(toRead)})
+			read.add()
 			return nil
 		})
 	}
@@ -378,15 +371,22 @@ func versionFromTags(tags []string) string {
 	return best.Original()
 }
 
-// serialised wraps a progress callback so concurrent callers take turns.
-func serialised(f func(FindProgress)) func(FindProgress) {
-	if f == nil {
-		return func(FindProgress) {}
-	}
-	var mu sync.Mutex
-	return func(p FindProgress) {
-		mu.Lock()
-		defer mu.Unlock()
-		f(p)
+// progressCounter counts the steps of a phase and reports each, in order:
+// the count and the report happen under one lock.
+type progressCounter struct {
+	phase  string
+	total  int
+	report func(FindProgress)
+
+	mu   sync.Mutex
+	done int
+}
+
+func (c *progressCounter) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done++
+	if c.report != nil {
+		c.report(FindProgress{Phase: c.phase, Done: c.done, Total: c.total})
 	}
 }

@@ -1,6 +1,8 @@
 package release_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -359,4 +361,9 @@ func TestInspectErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
