@@ -241,3 +241,34 @@ func TestDiffErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestInspectGit(t *testing.T) {
+	h := newHistory(t)
+	h.r.Tag("v1.1.0", h.c4)
+	h.r.AnnotatedTag("deployed/prod", h.c4, "prod")
+	repo := openRepo(t, h.r.Dir)
+	reg := registrytest.New(t)
+	reg.PushImage(t, "app", "c4", registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Labels: oci("revision=" + h.c4)}))
+	reg.PushImage(t, "app", "elsewhere", registrytest.NewImage(registrytest.ImageSpec{Seed: 2, Labels: oci("revision=" + revC)}))
+	c := newImages(t)
+
+	info, err := release.Inspect(t.Context(), c, reg.Host+"/app:c4", release.InspectOptions{Git: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &release.CommitInfo{
+		Hash: h.c4, Subject: "feat(api): add orders", Author: gitinfotest.Name + " <" + gitinfotest.Email + ">",
+		Date: gitinfotest.Time(3).Format("2006-01-02T15:04:05Z07:00"), Tags: []string{"deployed/prod", "v1.1.0"},
+	}
+	if diff := cmp.Diff(want, info.Commit); diff != "" {
+		t.Errorf("commit (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, info.Platforms[0].Commit); diff != "" {
+		t.Errorf("platform's commit (-want +got):\n%s", diff)
+	}
+
+	_, err = release.Inspect(t.Context(), c, reg.Host+"/app:elsewhere", release.InspectOptions{Git: repo})
+	if !errors.Is(err, release.ErrHistory) || release.Hint(err) != "git fetch origin "+revC {
+		t.Errorf("err = %v (hint %q), want ErrHistory with git fetch origin %s", err, release.Hint(err), revC)
+	}
+}
