@@ -38,14 +38,24 @@ func TestScript(t *testing.T) {
 				e.Setenv(k, v)
 			}
 			e.Setenv("DOCKER_CONFIG", filepath.Join(e.WorkDir, ".docker"))
+			setupRegistry(e)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"commit":   cmdCommit,
-			"rc":       cmdExitCode,
-			"jsonkeys": cmdJSONKeys,
-		},
+		Cmds: scriptCmds(),
 	})
+}
+
+// scriptCmds are the commands the scripts may use beyond testscript's own.
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"commit":   cmdCommit,
+		"rc":       cmdExitCode,
+		"jsonkeys": cmdJSONKeys,
+	}
+	for name, f := range registryCmds() {
+		cmds[name] = f
+	}
+	return cmds
 }
 
 // scriptEpoch is the time of the first commit a script makes; each further
