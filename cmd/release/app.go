@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, e env) int {
 	u := &ui{stderr: e.stderr}
 	p := &program{env: e, ui: u, cfg: &fileConfig{}}
 	app := p.newApp()
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, interspersed(app.Commands, args))
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %v", context.Canceled, err)
 	}
@@ -64,6 +64,9 @@ func (p *program) newApp() *cli.App {
 		p.versionCommand(),
 		p.changelogCommand(),
 		p.buildCommand(),
+		p.inspectCommand(),
+		p.findCommand(),
+		p.diffCommand(),
 	}
 	app := &cli.App{
 		Name:                 "release",
