@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/releasetool/release/registry"
 )
 
 // env is what a run of the program may use from the outside world. Tests
@@ -28,6 +30,10 @@ type env struct {
 	// when --repo is not given.
 	wd  string
 	now func() time.Time
+	// registryOptions come last in the options of registryClient:
+	// tests pass a retry policy that does not wait and transports that
+	// reach in-process registries under other host names. main passes none.
+	registryOptions []registry.Option
 }
 
 // run is the whole program: it parses args, runs one command, prints the
@@ -67,6 +73,8 @@ func (p *program) newApp() *cli.App {
 		p.inspectCommand(),
 		p.findCommand(),
 		p.diffCommand(),
+		p.promoteCommand(),
+		p.retagCommand(),
 	}
 	app := &cli.App{
 		Name:                 "release",

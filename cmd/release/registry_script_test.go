@@ -17,6 +17,13 @@ package main
 //	    each of them.
 //	tagimage REPO:TAG DIGEST
 //	    adds a tag to an image pushed before.
+//	pushsig [-env VAR] [-tagenv VAR] REPO DIGEST [KIND]
+//	    pushes a cosign-style signature of DIGEST (KIND sig, att or sbom;
+//	    default sig) under sha256-<hex>.KIND and sets $VAR to its digest
+//	    (-env) and to its tag (-tagenv).
+//	[!] hastag REPO:TAG [DIGEST]
+//	    checks, in the registry's own state, that TAG exists (and names
+//	    DIGEST); with !, that it does not exist.
 
 import (
 	"flag"
@@ -57,6 +64,8 @@ func registryCmds() map[string]func(ts *testscript.TestScript, neg bool, args []
 		"pushimage": cmdPushImage,
 		"pushindex": cmdPushIndex,
 		"tagimage":  cmdTagImage,
+		"pushsig":   cmdPushSig,
+		"hastag":    cmdHasTag,
 	}
 }
 

@@ -29,6 +29,7 @@ func (p *program) registryClient(c *cli.Context, opts ...registry.Option) (*regi
 	for _, h := range c.StringSlice("insecure-registry") {
 		opts = append(opts, registry.WithInsecureRegistry(h))
 	}
+	opts = append(opts, p.registryOptions...)
 	client, err := registry.New(opts...)
 	if err != nil {
 		return nil, usageFrom(fmt.Errorf("registry client: %w", err), c.Command.Name)
