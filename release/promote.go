@@ -197,10 +197,8 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	})
 	g.Go(func() error {
 		var err error
-		if listed, err = reg.Tags(gctx, dst.repo); err != nil {
-			return fmt.Errorf("reading the tags of %s: %w", dst.repo, err)
-		}
-		return nil
+		listed, err = reg.Tags(gctx, dst.repo)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -99,10 +99,8 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 	})
 	g.Go(func() error {
 		var err error
-		if listed, err = reg.Tags(gctx, ref.repo); err != nil {
-			return fmt.Errorf("reading the tags of %s: %w", ref.repo, err)
-		}
-		return nil
+		listed, err = reg.Tags(gctx, ref.repo)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
