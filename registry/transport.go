@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // newBaseTransport is the default HTTP transport: http.DefaultTransport's
@@ -27,17 +28,71 @@ func newBaseTransport(o *options) (http.RoundTripper, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading CA file: %w", err)
 		}
+		roots, err := newLazyRoots(o.caFile, pem)
+		if err != nil {
+			return nil, err
+		}
+		// The handshake skips its own verification only to run the same
+		// one in VerifyConnection, against roots loaded off the critical
+		// path.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = roots.verify
+	}
+	t.TLSClientConfig = cfg
+	return t, nil
+}
+
+// lazyRoots are the system roots plus the certificates of a CA file.
+// Parsing the system roots costs tens of milliseconds of CPU (every
+// certificate of the machine's bundle and directory), more than a
+// promotion that has already happened takes on a fast network: loading
+// them when the client is made charged every run with --ca-file, TLS or
+// not. They are loaded at the first handshake that needs them, as Go does
+// for the system roots alone, and a registry whose certificate the CA
+// file's authority signed never needs them.
+type lazyRoots struct {
+	ca   *x509.CertPool
+	pool func() *x509.CertPool
+}
+
+func newLazyRoots(path string, pem []byte) (*lazyRoots, error) {
+	ca := x509.NewCertPool()
+	if !ca.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reading CA file %s: no PEM certificate in it", path)
+	}
+	r := &lazyRoots{ca: ca}
+	r.pool = sync.OnceValue(func() *x509.CertPool {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
 			pool = x509.NewCertPool()
 		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("reading CA file %s: no PEM certificate in it", o.caFile)
-		}
-		cfg.RootCAs = pool
+		pool.AppendCertsFromPEM(pem)
+		return pool
+	})
+	return r, nil
+}
+
+// verify is the verification crypto/tls does by default (chain to a root,
+// server name), with the lazily loaded roots. A certificate signed by the
+// CA file's own authority needs no system root, so it does not wait for
+// them.
+func (r *lazyRoots) verify(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tls: the server sent no certificate")
 	}
-	t.TLSClientConfig = cfg
-	return t, nil
+	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool(), Roots: r.ca}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	leaf := cs.PeerCertificates[0]
+	if _, err := leaf.Verify(opts); err == nil {
+		return nil
+	}
+	opts.Roots = r.pool()
+	if _, err := leaf.Verify(opts); err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+	}
+	return nil
 }
 
 // guard is the lowest layer of the client: it refuses plain HTTP to hosts
