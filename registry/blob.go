@@ -183,9 +183,11 @@ func (cp *copier) startUpload(ctx context.Context) (string, error) {
 }
 
 // upload streams the blob from the source into an upload session (loc, or
-// a new one) with a single PUT. A session the registry forgot (a retry
-// after the PUT had in fact completed, an expired session) is replaced
-// once.
+// a new one) with a single PUT. A session the registry forgot is either
+// one a try completed although its answer was lost (a connection dropped
+// after the registry took the PUT: the blob is there, which a HEAD tells)
+// or an expired one, replaced by a new session, up to as many times as a
+// request is tried.
 func (cp *copier) upload(ctx context.Context, d Descriptor, loc string) error {
 	for restart := 0; ; restart++ {
 		if loc == "" {
@@ -211,9 +213,14 @@ func (cp *copier) upload(ctx context.Context, d Descriptor, loc string) error {
 			ok: []int{http.StatusCreated, http.StatusNoContent, http.StatusAccepted},
 		})
 		var re *ResponseError
-		if errors.As(err, &re) && re.Status == http.StatusNotFound && restart == 0 {
-			loc = ""
-			continue
+		if errors.As(err, &re) && re.Status == http.StatusNotFound {
+			if found, herr := cp.dh.headBlob(ctx, cp.dst.repo, d.Digest); herr == nil && found {
+				return nil
+			}
+			if restart+1 < cp.dh.retry.Attempts {
+				loc = ""
+				continue
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("uploading: %w", err)

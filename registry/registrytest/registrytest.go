@@ -201,12 +201,14 @@ type Server struct {
 	tokens      map[string]map[string]string // token → repo → actions
 	nextToken   int
 	violations  []string
+	// doneSessions are the upload session paths a PUT completed.
+	doneSessions map[string]bool
 }
 
 // New starts a registry for the test; it stops when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{referrers: true, blobs: newBlobStore(), tokens: map[string]map[string]string{}}
+	s := &Server{referrers: true, blobs: newBlobStore(), tokens: map[string]map[string]string{}, doneSessions: map[string]bool{}}
 	s.idle = sync.NewCond(&s.mu)
 	for _, o := range opts {
 		o(s)
@@ -429,8 +431,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 		s.serveReferrers(w, r, req.Repo)
 		return
 	}
+	if req.Kind == KindUpload && (r.Method == http.MethodPut || r.Method == http.MethodPatch) && s.sessionDone(r.URL.Path) {
+		// distribution ends a session with its PUT: a retry of a PUT that
+		// completed finds it gone (pkg/registry would accept it again).
+		writeError(w, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+		return
+	}
 	st := &statusWriter{ResponseWriter: w}
 	s.inner.ServeHTTP(st, r)
+	if req.Kind == KindUpload && r.Method == http.MethodPut && st.status == http.StatusCreated {
+		s.mu.Lock()
+		s.doneSessions[r.URL.Path] = true
+		s.mu.Unlock()
+	}
 	if req.Kind == KindManifest && r.Method == http.MethodPut && st.status == http.StatusCreated && !strings.Contains(req.Ref, ":") {
 		if err := s.complete(req.Repo, req.Ref, 0); err != nil {
 			s.mu.Lock()
@@ -438,6 +451,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+func (s *Server) sessionDone(path string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.doneSessions[path]
 }
 
 // enter and leave count the requests being served.
