@@ -103,15 +103,12 @@ func (h *host) prepare(ctx context.Context, scopes ...string) error {
 // /v2/ over HTTPS, and over plain HTTP when HTTPS meets a plain HTTP
 // server and the host is allowed it.
 func (h *host) ping(ctx context.Context) error {
-	resp, err := h.pingScheme(ctx, "https")
-	if err != nil && isPlainHTTPAnswer(err) {
-		if !h.plainOK {
-			return &InsecureError{Registry: h.name}
-		}
-		resp, err = h.pingScheme(ctx, "http")
-		if err == nil {
-			h.scheme = "http"
-		}
+	var resp *http.Response
+	var err error
+	if h.plainOK {
+		resp, err = h.racePing(ctx)
+	} else if resp, err = h.pingScheme(ctx, "https"); err != nil && isPlainHTTPAnswer(err) {
+		return &InsecureError{Registry: h.name}
 	}
 	if err != nil {
 		return h.transportError(err)
@@ -133,6 +130,55 @@ func (h *host) ping(ctx context.Context) error {
 	default:
 		return newResponseError(resp, h.retry.Now())
 	}
+}
+
+// racePing is the ping of a host allowed plain HTTP: HTTPS and plain HTTP
+// at once. HTTPS wins whenever it answers (or fails in any other way than
+// meeting a plain HTTP server), exactly as if plain HTTP were tried only
+// after it; the plain answer is used only in that one case, and then it
+// arrives a round trip (a TCP connection and a request) sooner. The plain
+// request carries no credentials.
+func (h *host) racePing(ctx context.Context) (*http.Response, error) {
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	plain := make(chan answer, 1)
+	go func() {
+		r, err := h.pingScheme(pctx, "http")
+		plain <- answer{r, err}
+	}()
+	resp, err := h.pingScheme(ctx, "https")
+	if err == nil || !isPlainHTTPAnswer(err) {
+		cancel()
+		go func() {
+			if a := <-plain; a.resp != nil {
+				a.resp.Body.Close()
+			}
+		}()
+		return resp, err
+	}
+	a := <-plain
+	if a.err != nil {
+		cancel()
+		return nil, a.err
+	}
+	h.scheme = "http"
+	a.resp.Body = cancelOnClose{ReadCloser: a.resp.Body, cancel: cancel}
+	return a.resp, nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func (h *host) pingScheme(ctx context.Context, scheme string) (*http.Response, error) {
