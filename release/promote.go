@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -177,13 +178,26 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	reg := deps.Registry
 
 	// The source and the destination's tags at once: the two registries'
-	// round trips overlap.
+	// round trips overlap. When the source tag names the version, the
+	// tags it may get are known already, and what they name is read at
+	// the same time too; the sha tag is read as soon as the source says
+	// its revision. A promotion that has already happened then costs the
+	// longer of the two registries' chains plus one round trip.
 	var (
-		info   *ImageInfo
-		noRev  error
-		listed []string
+		info     *ImageInfo
+		noRev    error
+		listed   []string
+		early    map[string]tagState
+		shaEarly map[string]tagState
 	)
 	g, gctx := errgroup.WithContext(ctx)
+	if v, ok := VersionOfTag(src.tag); ok {
+		g.Go(func() error {
+			var err error
+			early, err = resolveTags(gctx, reg, dst.repo, candidateTags(v, dst.tag, opts.Tags), jobs)
+			return err
+		})
+	}
 	g.Go(func() error {
 		var err error
 		info, err = Inspect(gctx, reg, opts.Source, InspectOptions{Jobs: jobs})
@@ -192,6 +206,12 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 		}
 		if errors.Is(err, registry.ErrNotFound) {
 			err = WithHint(err, "check the source reference; `release find REPO --commit SHA` lists the tags of a commit")
+		}
+		if err != nil || opts.Tags.NoSHATag || dst.tag != "" {
+			return err
+		}
+		if rev, _ := shaTagRevision(info, noRev != nil); rev != "" {
+			shaEarly, err = resolveTags(gctx, reg, dst.repo, []string{shaTag(rev)}, jobs)
 		}
 		return err
 	})
@@ -235,7 +255,11 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	deps.logf("promoting %s (%s, version %s) to %s: %s", opts.Source, info.Digest, orNone(res.Version), dst.repo, strings.Join(tagNames(plan), " "))
 
-	states, err := checkTags(ctx, reg, dst.repo, plan, listed, info.Digest, jobs)
+	if early == nil {
+		early = map[string]tagState{}
+	}
+	maps.Copy(early, shaEarly)
+	states, err := checkTags(ctx, reg, dst.repo, plan, listed, early, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +354,11 @@ func shaTagRevision(info *ImageInfo, unlabeled bool) (string, string) {
 	return info.Revision, ""
 }
 
+// shaTag is the sha tag of a revision, as PlanTags spells it.
+func shaTag(revision string) string {
+	return "sha-" + strings.ToLower(revision[:shaTagLen])
+}
+
 // plannedTag is a tag to write and whether it is immutable.
 type plannedTag struct {
 	Name      string
@@ -384,30 +413,52 @@ type tagState struct {
 
 func (s tagState) unchanged(digest string) bool { return s.Found && s.Digest == digest }
 
-// checkTags reads what each planned tag names in repo, concurrently. A tag
-// missing from listed (the repository's tag list, read just before) is
-// absent without a request: the copy checks the exact tag again before it
-// writes, and reports a floating tag that appeared meanwhile as moved.
-func checkTags(ctx context.Context, reg PromoteRegistry, repo string, plan []plannedTag, listed []string, digest string, jobs int) ([]tagState, error) {
+// checkTags reads what each planned tag names in repo, concurrently,
+// unless known already holds it. A tag missing from listed (the
+// repository's tag list, read just before) is absent without a request:
+// the copy checks the exact tag again before it writes, and reports a
+// floating tag that appeared meanwhile as moved.
+func checkTags(ctx context.Context, reg PromoteRegistry, repo string, plan []plannedTag, listed []string, known map[string]tagState, jobs int) ([]tagState, error) {
 	present := make(map[string]bool, len(listed))
 	for _, t := range listed {
 		present[t] = true
 	}
+	var names []string
+	for _, p := range plan {
+		if _, ok := known[p.Name]; !ok && present[p.Name] {
+			names = append(names, p.Name)
+		}
+	}
+	read, err := resolveTags(ctx, reg, repo, names, jobs)
+	if err != nil {
+		return nil, err
+	}
 	states := make([]tagState, len(plan))
+	for i, p := range plan {
+		s, ok := known[p.Name]
+		if !ok {
+			s = read[p.Name]
+		}
+		s.plannedTag = p
+		states[i] = s
+	}
+	return states, nil
+}
+
+// resolveTags reads what each tag names in repo, jobs at a time; an absent
+// tag is a state with Found false.
+func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []string, jobs int) (map[string]tagState, error) {
+	states := make([]tagState, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
-	for i, p := range plan {
-		states[i].plannedTag = p
-		if !present[p.Name] {
-			continue
-		}
+	for i, name := range names {
 		g.Go(func() error {
-			d, err := reg.Resolve(gctx, repo+":"+p.Name)
+			d, err := reg.Resolve(gctx, repo+":"+name)
 			switch {
 			case errors.Is(err, registry.ErrNotFound):
 				return nil
 			case err != nil:
-				return fmt.Errorf("checking %s:%s: %w", repo, p.Name, err)
+				return fmt.Errorf("checking %s:%s: %w", repo, name, err)
 			}
 			states[i].Found, states[i].Digest = true, d.Digest
 			return nil
@@ -416,7 +467,28 @@ func checkTags(ctx context.Context, reg PromoteRegistry, repo string, plan []pla
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return states, nil
+	out := make(map[string]tagState, len(names))
+	for i, name := range names {
+		out[name] = states[i]
+	}
+	return out, nil
+}
+
+// candidateTags are the tags version v can get at a destination, whatever
+// the destination holds: the plan against an empty K, where v is the
+// highest of everything (the sha tag aside: it needs the revision), and
+// the tag DST names.
+func candidateTags(v *semver.Version, dstTag string, topts TagOptions) []string {
+	topts.NoSHATag = true
+	tp, err := PlanTags(v, []*semver.Version{}, topts)
+	if err != nil {
+		return nil
+	}
+	names := tp.Names()
+	if dstTag != "" && !slices.Contains(names, dstTag) {
+		names = append(names, dstTag)
+	}
+	return names
 }
 
 // conflicts is ErrConflict for immutable tags naming another image,
