@@ -121,7 +121,7 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 	})
 	g.Go(func() error {
 		var err error
-		states, err = checkTags(gctx, reg, ref.repo, plan, listed, desc.Digest, jobs)
+		states, err = checkTags(gctx, reg, ref.repo, plan, listed, nil, jobs)
 		return err
 	})
 	if err := g.Wait(); err != nil {

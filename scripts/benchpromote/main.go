@@ -1,20 +1,17 @@
 // Command benchpromote is the part of scripts/bench-promote written in Go:
-// it seeds a source registry with a large image, and runs one promotion
-// with package registry the way `release promote` will, reporting the
-// requests it made. It is a benchmark tool, not part of the product.
+// it seeds a source registry with a large image, and it delays TCP traffic
+// to emulate a network round trip where the kernel has no netem. It is a
+// benchmark tool, not part of the product.
 //
 //	benchpromote seed -registry HOST -repo REPO -tag TAG -mb 200 -layers 8
-//	benchpromote copy -src REF -dst REF [-ca-file F] [-docker-config DIR]
+//	benchpromote delay -listen ADDR -to ADDR -rtt 10ms
 package main
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -22,9 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 
-	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
 )
 
@@ -39,13 +34,13 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: benchpromote seed|copy [flags]")
+		return fmt.Errorf("usage: benchpromote seed|delay [flags]")
 	}
 	switch args[0] {
 	case "seed":
 		return seed(ctx, args[1:])
-	case "copy":
-		return promote(ctx, args[1:])
+	case "delay":
+		return delay(ctx, args[1:])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
@@ -123,66 +118,6 @@ func expect(resp *http.Response, err error) func(int) error {
 		}
 		return nil
 	}
-}
-
-// promote runs one Copy and prints a JSON line: the result and the
-// requests made per host (pings apart).
-func promote(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
-	src := fs.String("src", "", "source reference")
-	dst := fs.String("dst", "", "destination reference")
-	caFile := fs.String("ca-file", "", "CA certificate (PEM) to trust")
-	dockerConfig := fs.String("docker-config", os.Getenv("DOCKER_CONFIG"), "Docker config directory")
-	noAtt := fs.Bool("no-attachments", false, "skip signatures and referrers")
-	jobs := fs.Int("jobs", 0, "transfers in flight (0: the package default)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	base := &http.Transport{Proxy: http.ProxyFromEnvironment}
-	if *caFile != "" {
-		pem, err := os.ReadFile(*caFile)
-		if err != nil {
-			return err
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pool.AppendCertsFromPEM(pem)
-		base.TLSClientConfig = &tls.Config{RootCAs: pool}
-	}
-	cnt := &counting{inner: base, hosts: map[string]map[string]int{}}
-	c, err := registry.New(registry.WithTransport(cnt), registry.WithKeychain(registry.DockerConfigKeychain(*dockerConfig)), registry.WithJobs(*jobs))
-	if err != nil {
-		return err
-	}
-	res, err := c.Copy(ctx, *src, *dst, registry.CopyOptions{NoAttachments: *noAtt})
-	if err != nil {
-		return err
-	}
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"result": res, "requests": cnt.hosts})
-}
-
-// counting counts requests per host: "auth" (pings and token requests)
-// and "other".
-type counting struct {
-	inner http.RoundTripper
-	mu    sync.Mutex
-	hosts map[string]map[string]int
-}
-
-func (c *counting) RoundTrip(req *http.Request) (*http.Response, error) {
-	kind := "other"
-	if req.URL.Path == "/v2/" || strings.Contains(req.URL.RawQuery, "scope=") {
-		kind = "auth"
-	}
-	c.mu.Lock()
-	if c.hosts[req.URL.Host] == nil {
-		c.hosts[req.URL.Host] = map[string]int{}
-	}
-	c.hosts[req.URL.Host][kind]++
-	c.mu.Unlock()
-	return c.inner.RoundTrip(req)
 }
 
 func digest(b []byte) string {
