@@ -432,7 +432,7 @@ func TestPromoteVersion(t *testing.T) {
 		{name: "destination tag other than the version: alone", src: "app:v3.2.1", dst: "f:stable-3", version: "3.2.1", tags: "stable-3"},
 		{name: "destination tag equal to the version: the policy", src: "app:v3.2.1", dst: "g:3.2.1", version: "3.2.1", tags: "3.2.1 sha-aaaaaaa11111 3.2 3 latest"},
 		{name: "platforms disagree on the version", src: "app:mixed", dst: "h", err: release.ErrInvalid, errText: "linux/amd64 1.0.0, linux/arm64 1.0.1"},
-		{name: "platforms disagree, the tag decides", src: "app:mixed@" + mixed.Digest, dst: "h:1.0.1", version: "", err: release.ErrInvalid, errText: "disagree"},
+		{name: "platforms disagree: a destination tag does not settle it", src: "app:mixed@" + mixed.Digest, dst: "h:1.0.1", version: "", err: release.ErrInvalid, errText: "disagree"},
 		{name: "platforms from two commits: no sha tag", src: "app:two-commits", dst: "i", version: "4.0.0", tags: "4.0.0 4.0 4 latest", warn: "different commits"},
 		{name: "no sha tag asked", src: "app:v3.2.1", dst: "j", opts: release.PromoteOptions{Tags: release.TagOptions{NoSHATag: true, Latest: release.LatestNever}}, version: "3.2.1", tags: "3.2.1 3.2 3"},
 		{name: "pep440 spelling", src: "app:v3.2.1", dst: "k", opts: release.PromoteOptions{Tags: release.TagOptions{Style: release.TagStylePEP440}}, version: "3.2.1", tags: "3.2.1 sha-aaaaaaa11111 3.2 3 latest"},
