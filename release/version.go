@@ -138,6 +138,13 @@ type Result struct {
 	Explanation Explanation `json:"-"`
 }
 
+// NothingToRelease reports whether HEAD makes no new release: it is not
+// tagged, a release exists, and no commit since it changes the version
+// (Version is then that release's).
+func (r *Result) NothingToRelease() bool {
+	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != ""
+}
+
 // Reason is one commit of the release and what it did to the version.
 type Reason struct {
 	Commit  string `json:"commit"`

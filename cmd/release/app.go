@@ -63,6 +63,7 @@ func (p *program) newApp() *cli.App {
 	cmds := []*cli.Command{
 		p.versionCommand(),
 		p.changelogCommand(),
+		p.buildCommand(),
 		p.inspectCommand(),
 		p.findCommand(),
 		p.diffCommand(),
@@ -178,6 +179,8 @@ func setEnvVar(f cli.Flag) {
 	case *cli.StringSliceFlag:
 		f.EnvVars = vars
 	case *cli.DurationFlag:
+		f.EnvVars = vars
+	case *kvFlag:
 		f.EnvVars = vars
 	default:
 		panic(fmt.Sprintf("flag %q: type %T has no environment wiring", name, f))

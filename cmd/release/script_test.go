@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/releasetool/release/release/dockertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the cmp sections of the scripts in testdata/script")
@@ -22,6 +24,10 @@ var update = flag.Bool("update", false, "rewrite the cmp sections of the scripts
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"release": func() { os.Exit(main1()) },
+		// The fake docker of release/dockertest: logs argv to
+		// $DOCKERTEST_LOG, writes --iidfile/--metadata-file, fails on
+		// request (see the package documentation).
+		"docker": func() { os.Exit(dockertest.Main()) },
 	})
 }
 

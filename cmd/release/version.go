@@ -59,7 +59,7 @@ func (p *program) version(c *cli.Context) error {
 	default:
 		fmt.Fprintln(p.stdout, res.Version)
 	}
-	if res.Bump == release.BumpNone && !res.Tagged && res.PreviousTag != "" {
+	if res.NothingToRelease() {
 		p.ui.logf("nothing to release: no commit since %s changes the version", res.PreviousTag)
 	}
 	return nil
