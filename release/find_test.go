@@ -32,7 +32,7 @@ type bigRepo struct {
 	tags    [][]string
 }
 
-func newBigRepo(t *testing.T, withSHA func(i int) bool, opts ...registrytest.Option) *bigRepo {
+func newBigRepo(t testing.TB, withSHA func(i int) bool, opts ...registrytest.Option) *bigRepo {
 	t.Helper()
 	b := &bigRepo{reg: registrytest.New(t, opts...)}
 	for i := range 60 {
@@ -365,5 +365,22 @@ func TestFindCases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkFind is release find over 300 tags / 60 images in an
+// in-process registry, with sha tags on the last build of each commit.
+func BenchmarkFind(b *testing.B) {
+	big := newBigRepo(b, func(i int) bool { return i >= 48 })
+	repo := big.reg.Host + "/app"
+	c, err := registry.New(registry.WithKeychain(registry.DockerConfigKeychain(b.TempDir())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := release.Find(b.Context(), c, repo, commitN(3)[:7], release.FindOptions{})
+		if err != nil || len(res.Tags) != 25 {
+			b.Fatalf("Find: %d tags, %v", len(res.Tags), err)
+		}
 	}
 }

@@ -226,12 +226,15 @@ func Inspect(ctx context.Context, images Images, ref string, opts InspectOptions
 	if err != nil {
 		return nil, err
 	}
+	top, err := parseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+	}
 	r := reader{images: images, repo: repo, jobs: opts.Jobs}
 	plats, err := r.platforms(ctx, raw, d, opts.Platform, needAll)
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 	}
-	top, _ := parseManifest(raw)
 	info := &ImageInfo{
 		Reference:   ref,
 		Repository:  repo,
@@ -458,7 +461,7 @@ func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor
 		return nil, err
 	}
 	if !isIndexType(d.MediaType, m) {
-		p, err := r.image(ctx, d.Digest, raw, m, nil, "", n)
+		p, err := r.image(ctx, d.Digest, m, nil, "", n)
 		if err != nil {
 			return nil, err
 		}
@@ -494,7 +497,7 @@ func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor
 			if isIndexType(cd.MediaType, cm) {
 				return fmt.Errorf("index %s nests index %s: %w", d.Digest, e.Digest, registry.ErrUnsupported)
 			}
-			p, err := r.image(gctx, e.Digest, craw, cm, m.Annotations, attestations[e.Digest], n)
+			p, err := r.image(gctx, e.Digest, cm, m.Annotations, attestations[e.Digest], n)
 			if err != nil {
 				return err
 			}
@@ -513,7 +516,7 @@ func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor
 
 // image describes one image manifest (digest, parsed m): its config, then
 // the values, then the provenance when still needed.
-func (r reader) image(ctx context.Context, digest string, raw []byte, m *ociManifest, indexAnn map[string]string, attestation string, n need) (PlatformInfo, error) {
+func (r reader) image(ctx context.Context, digest string, m *ociManifest, indexAnn map[string]string, attestation string, n need) (PlatformInfo, error) {
 	if m.Config == nil {
 		return PlatformInfo{}, fmt.Errorf("manifest %s has no config: %w", digest, registry.ErrUnsupported)
 	}

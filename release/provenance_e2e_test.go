@@ -3,8 +3,8 @@ package release_test
 // End-to-end tests of inspect, find and diff against the real registries
 // and Docker engine of the test environment (scripts/testenv), with images
 // labeled by plain `docker build --label`, not by this project. They skip
-// without the environment and fail without it under CI (as
-// release/releasetest does; read here the way registry/e2e_test.go does).
+// without the environment and fail without it under CI
+// (release/releasetest).
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +38,7 @@ import (
 	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
 	"github.com/releasetool/release/release"
+	"github.com/releasetool/release/release/releasetest"
 )
 
 // testEnv is the part of the test environment these tests use.
@@ -48,27 +48,16 @@ type testEnv struct {
 	user, password           string
 }
 
+// realEnv finds the test environment (release/releasetest: skip without
+// it, fail under CI).
 func realEnv(t *testing.T) testEnv {
 	t.Helper()
-	e := testEnv{
-		dockerHost:   os.Getenv("RELEASE_TEST_DOCKER_HOST"),
-		dockerConfig: os.Getenv("RELEASE_TEST_DOCKER_CONFIG"),
-		plain:        os.Getenv("RELEASE_TEST_REGISTRY"),
-		tls:          os.Getenv("RELEASE_TEST_REGISTRY_TLS"),
-		ca:           os.Getenv("RELEASE_TEST_REGISTRY_CA"),
-		user:         os.Getenv("RELEASE_TEST_REGISTRY_USER"),
-		password:     os.Getenv("RELEASE_TEST_REGISTRY_PASSWORD"),
+	e := releasetest.Env(t)
+	return testEnv{
+		dockerHost: e.DockerHost(), dockerConfig: e.DockerConfig(),
+		plain: e.Registry(), tls: e.RegistryTLS(), ca: e.RegistryCA(),
+		user: e.RegistryUser(), password: e.RegistryPassword(),
 	}
-	if e.dockerHost == "" || e.dockerConfig == "" || e.plain == "" || e.tls == "" || e.ca == "" || e.user == "" {
-		msg := "test environment not available (RELEASE_TEST_* unset): run `scripts/testenv up` and `eval \"$(scripts/testenv env)\"`, or `make test`"
-		if ci := strings.TrimSpace(os.Getenv("CI")); ci != "" {
-			if b, err := strconv.ParseBool(ci); err != nil || b {
-				t.Fatal("CI=" + ci + ": " + msg)
-			}
-		}
-		t.Skip(msg)
-	}
-	return e
 }
 
 // uniqueRepo names a repository no earlier run used (the registries keep

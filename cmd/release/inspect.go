@@ -105,6 +105,8 @@ func inspectError(err error, command string) error {
 	switch {
 	case errors.Is(err, registry.ErrInvalidReference), errors.Is(err, release.ErrInvalid):
 		return usageFrom(err, command)
+	case errors.Is(err, registry.ErrNotFound) && command == "find":
+		return release.WithHint(err, "check the repository: host/path, without tag")
 	case errors.Is(err, registry.ErrNotFound):
 		return release.WithHint(err, "check the reference: `release find REPO --commit SHA` lists the tags of a commit")
 	}

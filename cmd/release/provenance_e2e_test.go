@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
+	"github.com/releasetool/release/release/releasetest"
 )
 
 type provenanceEnv struct {
@@ -26,23 +26,8 @@ type provenanceEnv struct {
 
 func provenanceTestEnv(t *testing.T) provenanceEnv {
 	t.Helper()
-	e := provenanceEnv{
-		plain:    os.Getenv("RELEASE_TEST_REGISTRY"),
-		tls:      os.Getenv("RELEASE_TEST_REGISTRY_TLS"),
-		ca:       os.Getenv("RELEASE_TEST_REGISTRY_CA"),
-		user:     os.Getenv("RELEASE_TEST_REGISTRY_USER"),
-		password: os.Getenv("RELEASE_TEST_REGISTRY_PASSWORD"),
-	}
-	if e.plain == "" || e.tls == "" || e.ca == "" || e.user == "" {
-		msg := "test environment not available (RELEASE_TEST_REGISTRY* unset): run `scripts/testenv up` and `eval \"$(scripts/testenv env)\"`, or `make test`"
-		if ci := strings.TrimSpace(os.Getenv("CI")); ci != "" {
-			if b, err := strconv.ParseBool(ci); err != nil || b {
-				t.Fatal("CI=" + ci + ": " + msg)
-			}
-		}
-		t.Skip(msg)
-	}
-	return e
+	e := releasetest.Env(t)
+	return provenanceEnv{plain: e.Registry(), tls: e.RegistryTLS(), ca: e.RegistryCA(), user: e.RegistryUser(), password: e.RegistryPassword()}
 }
 
 // dockerConfig writes a DOCKER_CONFIG directory, with the TLS registry's

@@ -80,11 +80,11 @@ func scriptState(ts *testscript.TestScript, needServer bool) *scriptRegistry {
 	return st
 }
 
-// scriptKVFlag collects repeated K=V flags.
-type scriptKVFlag map[string]string
+// scriptKV collects repeated K=V flags.
+type scriptKV map[string]string
 
-func (f scriptKVFlag) String() string { return fmt.Sprint(map[string]string(f)) }
-func (f scriptKVFlag) Set(s string) error {
+func (f scriptKV) String() string { return fmt.Sprint(map[string]string(f)) }
+func (f scriptKV) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok {
 		return fmt.Errorf("%q is not K=V", s)
@@ -135,7 +135,7 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	seed := fs.Uint64("seed", 0, "content seed (default: a new one per image)")
 	platform := fs.String("platform", "", "OS/ARCH of the config")
 	docker := fs.Bool("docker", false, "Docker media types")
-	labels, annotations := scriptKVFlag{}, scriptKVFlag{}
+	labels, annotations := scriptKV{}, scriptKV{}
 	fs.Var(labels, "label", "config label K=V")
 	fs.Var(annotations, "annotation", "manifest annotation K=V")
 	ts.Check(fs.Parse(args))
@@ -170,7 +170,7 @@ func cmdPushIndex(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("pushindex", flag.ContinueOnError)
 	env := fs.String("env", "", "set `VAR` to the digest")
 	provenance := fs.String("provenance", "", "add BuildKit provenance with vcs.revision `REV`")
-	annotations := scriptKVFlag{}
+	annotations := scriptKV{}
 	fs.Var(annotations, "annotation", "index annotation K=V")
 	ts.Check(fs.Parse(args))
 	if fs.NArg() < 2 {
