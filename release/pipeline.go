@@ -337,8 +337,8 @@ func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
 	switch {
 	case v.NothingToRelease():
 		c.res.Action = ActionNone
-		c.nothing = fmt.Sprintf("nothing to release: no commit since %s changes the version", v.PreviousTag)
-		return fmt.Sprintf("%s (%s)", c.nothing, v.Tag), nil
+		c.nothing = "nothing to release"
+		return fmt.Sprintf("nothing to release: no commit since %s changes the version", v.PreviousTag), nil
 	case v.Tagged:
 		c.res.Action = ActionExisting
 	default:
@@ -394,16 +394,20 @@ func (c *cutRun) planBuild(ctx context.Context) (string, error) {
 	if b.Builder == "" {
 		b.Builder = BuilderAuto
 	}
-	// Detect even an explicit builder's docker: a missing binary must
-	// stop the pipeline before the tag, not after it.
-	detected, err := c.deps.Docker.Detect(ctx)
-	switch {
-	case err != nil && !c.opts.DryRun:
-		return "", err
-	case err != nil:
-		c.warnf("cannot detect the docker builder (%v)", err)
-	case b.Builder == BuilderAuto:
-		b.Builder = detected
+	// Detect even an explicit builder's docker in a real run: a missing
+	// binary must stop the pipeline before the tag, not after it. (With
+	// the buildx plugin on disk this starts no process.)
+	if b.Builder == BuilderAuto || !c.opts.DryRun {
+		detected, err := c.deps.Docker.Detect(ctx)
+		switch {
+		case err != nil && !c.opts.DryRun:
+			return "", err
+		case err != nil:
+			c.warnf("cannot detect the docker builder (%v): showing the buildx command", err)
+			b.Builder = BuilderBuildx
+		case b.Builder == BuilderAuto:
+			b.Builder = detected
+		}
 	}
 	b.DryRun = true
 	plan, err := Build(ctx, BuildDeps{Git: c.deps.Git, Docker: c.deps.Docker, Warnf: c.deps.Warnf}, b)
@@ -501,7 +505,10 @@ func (c *cutRun) runBuild(ctx context.Context) (string, error) {
 	if c.opts.DryRun {
 		return fmt.Sprintf("would run %d docker command(s)", len(c.plan.Commands)), nil
 	}
-	res, err := Build(ctx, BuildDeps{Git: c.deps.Git, Registry: c.deps.Registry, Docker: c.deps.Docker, Warnf: c.deps.Warnf, Logf: c.deps.Logf}, c.build)
+	// No Warnf: the plan ran the same build logic and already said
+	// everything it had to say (a missing source label, floating tags left
+	// alone); saying it twice would read as two problems.
+	res, err := Build(ctx, BuildDeps{Git: c.deps.Git, Registry: c.deps.Registry, Docker: c.deps.Docker, Logf: c.deps.Logf}, c.build)
 	if err != nil {
 		if c.pushed {
 			c.warnf("%s is on the remote but its image is not complete: run release cut again on this commit to finish", c.version.Tag)

@@ -64,6 +64,7 @@ func (p *program) newApp() *cli.App {
 		p.versionCommand(),
 		p.changelogCommand(),
 		p.buildCommand(),
+		p.cutCommand(),
 	}
 	app := &cli.App{
 		Name:                 "release",
