@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -55,23 +54,16 @@ and the digest is read back from each registry.`,
 			&cli.BoolFlag{Name: "force", Usage: "overwrite an exact tag that holds another image"},
 			&cli.StringFlag{Name: "provenance", Usage: "buildx provenance attestation `MODE`: min or max (default: none)"},
 			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the git `REMOTE` whose URL is the source label"},
-			&cli.StringFlag{Name: "ca-file", Usage: "trust the registry certificates signed by the CA in `PATH`"},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback always is)"},
 		},
 		Action: p.build,
 	}
 	cmd.Flags = append(cmd.Flags, versionFlags()...)
+	cmd.Flags = append(cmd.Flags, registryFlags()...)
 	return cmd
 }
 
 func (p *program) build(c *cli.Context) error {
 	ctx := c.Context
-	abs := func(path string) string {
-		if path == "" || filepath.IsAbs(path) {
-			return path
-		}
-		return filepath.Join(p.wd, path)
-	}
 	builder, err := release.ParseBuilder(c.String("builder"))
 	if err != nil {
 		return usageFrom(err, "build")
@@ -102,8 +94,8 @@ func (p *program) build(c *cli.Context) error {
 	}
 	opts := release.BuildOptions{
 		Images:     c.StringSlice("image"),
-		Context:    abs(c.String("context")),
-		Dockerfile: abs(c.String("file")),
+		Context:    p.abs(c.String("context")),
+		Dockerfile: p.abs(c.String("file")),
 		Version:    c.String("version"),
 		TagPrefix:  c.String("tag-prefix"),
 		Remote:     c.String("remote"),
@@ -168,19 +160,9 @@ func (p *program) build(c *cli.Context) error {
 		},
 	}
 	if opts.Push && !opts.DryRun {
-		ropts := []registry.Option{}
-		if dir := p.getenv("DOCKER_CONFIG"); dir != "" {
-			ropts = append(ropts, registry.WithKeychain(registry.DockerConfigKeychain(dir)))
-		}
-		if ca := c.String("ca-file"); ca != "" {
-			ropts = append(ropts, registry.WithCAFile(abs(ca)))
-		}
-		for _, h := range c.StringSlice("insecure-registry") {
-			ropts = append(ropts, registry.WithInsecureRegistry(h))
-		}
-		client, err := registry.New(ropts...)
+		client, err := p.registryClient(c)
 		if err != nil {
-			return fmt.Errorf("registry client: %w", err)
+			return err
 		}
 		deps.Registry = buildRegistry{c: client}
 	}
