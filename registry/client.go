@@ -171,6 +171,30 @@ func (c *Client) Config(ctx context.Context, ref string) ([]byte, error) {
 	return c.configOf(ctx, r, raw, d)
 }
 
+// Blob returns the bytes of a small blob (a config, an in-toto statement)
+// that ref names by digest ("host/repo@sha256:…"), checked against the
+// digest. It costs one GET (and the redirect to storage some registries
+// answer with). Blobs over 8 MiB are refused with ErrTooLarge: this is for
+// documents, not layers.
+func (c *Client) Blob(ctx context.Context, ref string) ([]byte, error) {
+	r, err := parseReference(ref, "")
+	if err != nil {
+		return nil, err
+	}
+	if r.digest == "" {
+		return nil, fmt.Errorf("reading blob %s: a blob is named by digest (repo@sha256:…): %w", ref, ErrInvalidReference)
+	}
+	h := c.host(r.registry)
+	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
+		return nil, c.clean(fmt.Errorf("reading blob %s: %w", r.repository()+"@"+r.digest, err))
+	}
+	b, err := h.getBlob(ctx, r.repo, Descriptor{Digest: r.digest}, configLimit)
+	if err != nil {
+		return nil, c.clean(fmt.Errorf("reading blob %s: %w", r.repository()+"@"+r.digest, err))
+	}
+	return b, nil
+}
+
 // configOf reads the config of the manifest raw (of r): for an index, of
 // the image pickImage chooses.
 func (c *Client) configOf(ctx context.Context, r reference, raw []byte, d Descriptor) ([]byte, error) {

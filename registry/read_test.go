@@ -272,3 +272,64 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+func TestBlob(t *testing.T) {
+	reg := registrytest.New(t)
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 4, Layers: 1, LayerSize: 10})
+	reg.PushImage(t, "app", "1", img)
+	c := newClient(t)
+	tests := []struct {
+		name    string
+		ref     string
+		want    []byte
+		wantErr error
+	}{
+		{name: "config", ref: "app@" + digestOf(img.Config), want: img.Config},
+		{name: "layer", ref: "app@" + digestOf(img.Layers[0]), want: img.Layers[0]},
+		{name: "unknown blob", ref: "app@" + digestOf([]byte("nothing")), wantErr: registry.ErrNotFound},
+		{name: "unknown repository", ref: "other@" + digestOf(img.Config), wantErr: registry.ErrNotFound},
+		{name: "a tag names no blob", ref: "app:1", wantErr: registry.ErrInvalidReference},
+		{name: "bad digest", ref: "app@sha256:12", wantErr: registry.ErrInvalidReference},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg.Reset()
+			got, err := c.Blob(t.Context(), reg.Host+"/"+tt.ref)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("blob (-want +got):\n%s", diff)
+			}
+			if tt.wantErr == nil {
+				if n := reg.Count(registrytest.NotAuth); n != 1 {
+					t.Errorf("%d requests, want 1:\n%s", n, reg.Summary())
+				}
+			}
+		})
+	}
+}
+
+func TestRepository(t *testing.T) {
+	tests := []struct {
+		ref, want string
+		wantErr   error
+	}{
+		{ref: "127.0.0.1:5000/team/app:1.0.0", want: "127.0.0.1:5000/team/app"},
+		{ref: "127.0.0.1:5000/app@sha256:" + strings.Repeat("a", 64), want: "127.0.0.1:5000/app"},
+		{ref: "127.0.0.1:5000/app:1@sha256:" + strings.Repeat("a", 64), want: "127.0.0.1:5000/app"},
+		{ref: "localhost/app", want: "localhost/app"},
+		{ref: "UPPER/app", wantErr: registry.ErrInvalidReference},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			got, err := registry.Repository(tt.ref)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("Repository(%q) = %q, want %q", tt.ref, got, tt.want)
+			}
+		})
+	}
+}

@@ -50,6 +50,18 @@ func parseReference(s, defaultTag string) (reference, error) {
 	return r, nil
 }
 
+// Repository returns the repository ref names, "host/path", without its
+// tag or digest, spelled as the client spells it (short names completed
+// with the default registry). Callers use it to name other manifests and
+// blobs of the same repository ("<repository>@sha256:…").
+func Repository(ref string) (string, error) {
+	r, err := parseReference(ref, "")
+	if err != nil {
+		return "", err
+	}
+	return r.repository(), nil
+}
+
 // tagPattern is the OCI tag grammar.
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 

@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, e env) int {
 	u := &ui{stderr: e.stderr}
 	p := &program{env: e, ui: u, cfg: &fileConfig{}}
 	app := p.newApp()
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, interspersed(app.Commands, args))
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %v", context.Canceled, err)
 	}
@@ -65,6 +65,9 @@ func (p *program) newApp() *cli.App {
 		p.changelogCommand(),
 		p.buildCommand(),
 		p.cutCommand(),
+		p.inspectCommand(),
+		p.findCommand(),
+		p.diffCommand(),
 	}
 	app := &cli.App{
 		Name:                 "release",
@@ -107,7 +110,9 @@ func (p *program) prepareCommand(c *cli.Command) {
 	}
 	c.Flags = append(c.Flags, commonFlags()...)
 	for _, f := range c.Flags {
-		setEnvVar(f)
+		if !commandLineOnly(c.Name, f.Names()[0]) {
+			setEnvVar(f)
+		}
 	}
 	before := c.Before
 	c.Before = func(ctx *cli.Context) error {
@@ -156,6 +161,16 @@ func commonFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no logs or warnings on stderr"},
 		&cli.BoolFlag{Name: "verbose", Usage: "print debug logs on stderr"},
 	}
+}
+
+// commandLineOnly reports the flags of a command that take no value from
+// RELEASE_<FLAG> or .release.yaml, because another command gives the name
+// another meaning: build's --platform is the list of platforms to build
+// (a natural key of .release.yaml), while inspect's and diff's selects the
+// one platform to describe, and must not silently become the last of
+// build's list.
+func commandLineOnly(command, flag string) bool {
+	return flag == "platform" && (command == "inspect" || command == "diff")
 }
 
 // envVarName is the environment variable that sets a flag:

@@ -38,6 +38,7 @@ and the digest is read back from each registry.`,
 		Action: p.build,
 	}
 	cmd.Flags = append(cmd.Flags, versionFlags()...)
+	cmd.Flags = append(cmd.Flags, registryFlags()...)
 	return cmd
 }
 
@@ -65,8 +66,6 @@ func buildFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "force", Usage: "overwrite an exact tag that holds another image"},
 		&cli.StringFlag{Name: "provenance", Usage: "buildx provenance attestation `MODE`: min or max (default: none)"},
 		&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the git `REMOTE` whose URL is the source label (cut pushes the tag there)"},
-		&cli.StringFlag{Name: "ca-file", Usage: "trust the registry certificates signed by the CA in `PATH`"},
-		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback always is)"},
 	}
 }
 
@@ -145,21 +144,11 @@ func (p *program) docker(c *cli.Context) release.DockerCLI {
 }
 
 // pushRegistry is the registry client a push reads digests and labels
-// with: credentials from DOCKER_CONFIG, the CA of --ca-file.
+// with (registryFlags: credentials from DOCKER_CONFIG, --ca-file, …).
 func (p *program) pushRegistry(c *cli.Context) (buildRegistry, error) {
-	ropts := []registry.Option{}
-	if dir := p.getenv("DOCKER_CONFIG"); dir != "" {
-		ropts = append(ropts, registry.WithKeychain(registry.DockerConfigKeychain(dir)))
-	}
-	if ca := c.String("ca-file"); ca != "" {
-		ropts = append(ropts, registry.WithCAFile(p.abs(ca)))
-	}
-	for _, h := range c.StringSlice("insecure-registry") {
-		ropts = append(ropts, registry.WithInsecureRegistry(h))
-	}
-	client, err := registry.New(ropts...)
+	client, err := p.registryClient(c)
 	if err != nil {
-		return buildRegistry{}, fmt.Errorf("registry client: %w", err)
+		return buildRegistry{}, err
 	}
 	return buildRegistry{c: client}, nil
 }

@@ -133,7 +133,7 @@ func (cfg *fileConfig) apply(c *cli.Context) error {
 		own[f.Names()[0]] = true
 	}
 	for _, name := range sortedKeys(cfg.flags) {
-		if !own[name] || c.IsSet(name) {
+		if !own[name] || c.IsSet(name) || commandLineOnly(c.Command.Name, name) {
 			continue
 		}
 		for _, v := range cfg.flags[name] {

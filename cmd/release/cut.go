@@ -46,7 +46,7 @@ push (exactly that tag: another commit holding it on the remote means
 another pipeline won, exit 3), build (as release build), report (stdout,
 --json, $GITHUB_OUTPUT, --dotenv). A re-run on the same commit finishes
 what is missing.`,
-		Flags:  append(flags, cutVersionFlags()...),
+		Flags:  append(append(flags, cutVersionFlags()...), registryFlags()...),
 		Action: p.cut,
 	}
 }

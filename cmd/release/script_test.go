@@ -44,14 +44,25 @@ func TestScript(t *testing.T) {
 				e.Setenv(k, v)
 			}
 			e.Setenv("DOCKER_CONFIG", filepath.Join(e.WorkDir, ".docker"))
+			setupRegistry(e)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"commit":   cmdCommit,
-			"rc":       cmdExitCode,
-			"jsonkeys": cmdJSONKeys,
-		},
+		Cmds: scriptCmds(),
 	})
+}
+
+// scriptCmds are the commands the scripts may use beyond testscript's own.
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"commit":   cmdCommit,
+		"gitrev":   cmdGitRev,
+		"rc":       cmdExitCode,
+		"jsonkeys": cmdJSONKeys,
+	}
+	for name, f := range registryCmds() {
+		cmds[name] = f
+	}
+	return cmds
 }
 
 // scriptEpoch is the time of the first commit a script makes; each further
@@ -107,6 +118,22 @@ func cmdCommit(ts *testscript.TestScript, neg bool, args []string) {
 		git(append([]string{"add", "--"}, args[1:]...)...)
 	}
 	git("commit", "-q", "--allow-empty", "-m", args[0])
+}
+
+// cmdGitRev: gitrev VAR REV
+// Sets $VAR to the full hash `git rev-parse REV^{commit}` prints in the
+// script's current directory.
+func cmdGitRev(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gitrev VAR REV")
+	}
+	cmd := exec.Command("git", "rev-parse", "--verify", args[1]+"^{commit}")
+	cmd.Dir = ts.MkAbs(".")
+	out, err := cmd.Output()
+	if err != nil {
+		ts.Fatalf("git rev-parse %s: %v", args[1], err)
+	}
+	ts.Setenv(args[0], strings.TrimSpace(string(out)))
 }
 
 // cmdExitCode: rc N program [args...]

@@ -2,6 +2,7 @@ package registrytest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -73,6 +74,11 @@ type ImageSpec struct {
 	Docker bool
 	// Platform is "os/arch" for the config (default linux/amd64).
 	Platform string
+	// Annotations go on the manifest (buildx --annotation manifest:…).
+	Annotations map[string]string
+	// Created is the config's creation time (default
+	// 2024-01-02T03:04:05Z).
+	Created string
 }
 
 // NewImage builds a random image.
@@ -103,7 +109,7 @@ func NewImage(spec ImageSpec) *Image {
 		"os":           osName,
 		"config":       map[string]any{"Labels": spec.Labels},
 		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
-		"created":      "2024-01-02T03:04:05Z",
+		"created":      cmp.Or(spec.Created, "2024-01-02T03:04:05Z"),
 		"history":      []map[string]string{{"comment": fmt.Sprintf("registrytest seed %d", spec.Seed)}},
 	}
 	img.Config = mustJSON(cfg)
@@ -112,6 +118,9 @@ func NewImage(spec ImageSpec) *Image {
 		"mediaType":     img.MediaType,
 		"config":        Descriptor{MediaType: cfgType, Digest: digest(img.Config), Size: int64(len(img.Config))},
 		"layers":        nonNil(layers),
+	}
+	if len(spec.Annotations) > 0 {
+		m["annotations"] = spec.Annotations
 	}
 	img.Manifest = mustJSON(m)
 	img.Digest = digest(img.Manifest)
@@ -175,23 +184,96 @@ func NewIndex(seed uint64, platforms []string, layers, size int, attestations bo
 // newAttestation is an in-toto provenance manifest for subject, the way
 // BuildKit attaches it inside the index.
 func newAttestation(seed uint64, subject string) *Image {
-	stmt := mustJSON(map[string]any{
+	return NewAttestation(subject, Statement(subject, "https://slsa.dev/provenance/v0.2", map[string]any{"seed": seed}))
+}
+
+// Statement is an in-toto statement about subject (a digest) with the
+// given predicate, as BuildKit writes its provenance.
+func Statement(subject, predicateType string, predicate any) []byte {
+	return mustJSON(map[string]any{
 		"_type":         "https://in-toto.io/Statement/v0.1",
-		"predicateType": "https://slsa.dev/provenance/v0.2",
+		"predicateType": predicateType,
 		"subject":       []map[string]any{{"digest": map[string]string{"sha256": strings.TrimPrefix(subject, "sha256:")}}},
-		"predicate":     map[string]any{"seed": seed},
+		"predicate":     predicate,
 	})
-	cfg := mustJSON(map[string]any{"architecture": "unknown", "os": "unknown", "config": map[string]any{}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{digest(stmt)}}})
-	img := &Image{MediaType: MediaOCIManifest, Config: cfg, Layers: [][]byte{stmt}}
+}
+
+// NewAttestation is a BuildKit attestation manifest holding statement (an
+// in-toto statement, see Statement) as its one layer, annotated with the
+// statement's predicate type. Its subject is named only by the index
+// entry that points at it (vnd.docker.reference.digest), as BuildKit does.
+func NewAttestation(subject string, statement []byte) *Image {
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	json.Unmarshal(statement, &st)
+	cfg := mustJSON(map[string]any{"architecture": "unknown", "os": "unknown", "config": map[string]any{}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{digest(statement)}}})
+	img := &Image{MediaType: MediaOCIManifest, Config: cfg, Layers: [][]byte{statement}}
 	img.Manifest = mustJSON(map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     MediaOCIManifest,
 		"config":        Descriptor{MediaType: mediaOCIConfig, Digest: digest(cfg), Size: int64(len(cfg))},
-		"layers": []Descriptor{{MediaType: "application/vnd.in-toto+json", Digest: digest(stmt), Size: int64(len(stmt)),
-			Annotations: map[string]string{"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"}}},
+		"layers": []Descriptor{{MediaType: "application/vnd.in-toto+json", Digest: digest(statement), Size: int64(len(statement)),
+			Annotations: map[string]string{"in-toto.io/predicate-type": st.PredicateType}}},
 	})
 	img.Digest = digest(img.Manifest)
 	return img
+}
+
+// IndexSpec says what NewIndexOf builds.
+type IndexSpec struct {
+	// Images are the platform images, in order. Each entry's platform is
+	// read from the image's config.
+	Images []*Image
+	// Annotations go on the index (buildx --annotation index:…).
+	Annotations map[string]string
+	// Provenance maps the digest of one of Images to the in-toto statement
+	// of its attestation manifest (see Statement); the attestation
+	// entries follow the images, as BuildKit writes them.
+	Provenance map[string][]byte
+}
+
+// NewIndexOf builds an OCI index of the given images, with BuildKit-style
+// attestation manifests for those Provenance names.
+func NewIndexOf(spec IndexSpec) *Index {
+	x := &Index{MediaType: MediaOCIIndex}
+	var entries, attEntries []Descriptor
+	var atts []*Image
+	for _, img := range spec.Images {
+		var cfg struct {
+			OS           string `json:"os"`
+			Architecture string `json:"architecture"`
+			Variant      string `json:"variant"`
+		}
+		json.Unmarshal(img.Config, &cfg)
+		d := img.Descriptor()
+		d.Platform = &Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
+		entries = append(entries, d)
+		x.Images = append(x.Images, img)
+		if stmt, ok := spec.Provenance[img.Digest]; ok {
+			att := NewAttestation(img.Digest, stmt)
+			atts = append(atts, att)
+			ad := att.Descriptor()
+			ad.Platform = &Platform{OS: "unknown", Architecture: "unknown"}
+			ad.Annotations = map[string]string{
+				"vnd.docker.reference.type":   "attestation-manifest",
+				"vnd.docker.reference.digest": img.Digest,
+			}
+			attEntries = append(attEntries, ad)
+		}
+	}
+	x.Images = append(x.Images, atts...)
+	m := map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     x.MediaType,
+		"manifests":     nonNil(append(entries, attEntries...)),
+	}
+	if len(spec.Annotations) > 0 {
+		m["annotations"] = spec.Annotations
+	}
+	x.Manifest = mustJSON(m)
+	x.Digest = digest(x.Manifest)
+	return x
 }
 
 // NewSignature is a cosign-style signature manifest (a simple-signing
