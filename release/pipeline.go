@@ -172,7 +172,8 @@ var ErrNotReleaseBranch = errors.New("not on the release branch")
 //	version  NextVersion; HEAD already tagged → reuse it; nothing to
 //	         release → action none, every later step skipped
 //	plan     the build's inputs, tags and docker commands, checked before
-//	         anything is tagged (a build dry run)
+//	         anything is tagged (a build dry run); with a push, no exact
+//	         image tag may hold another commit's image
 //	tag      the annotated tag, message = the release notes
 //	push     exactly that tag, to the remote: the lock between racing
 //	         pipelines (another commit holds it → ErrConflict)
@@ -415,6 +416,17 @@ func (c *cutRun) planBuild(ctx context.Context) (string, error) {
 		return "", err
 	}
 	b.DryRun = false
+	// The exact tag of each repository is immutable: another commit's image
+	// under it stops the pipeline here, before the git tag exists, rather
+	// than after the tag push (Build checks again, and completes an image
+	// of this commit that a previous run pushed).
+	if c.opts.Push && !c.opts.DryRun {
+		for _, img := range plan.Images {
+			if _, err := exactTagHolder(ctx, c.deps.Registry, img.Repository, img.Tags[0], c.head.Commit, b.Force); err != nil {
+				return "", err
+			}
+		}
+	}
 	c.build, c.plan = b, plan
 	c.res.Images = plan.Images
 	if c.opts.DryRun {

@@ -301,6 +301,13 @@ func TestCutRefusals(t *testing.T) {
 			wantErr: ErrNotReleaseBranch, want: "HEAD has 1 commit that origin/main does not", hint: "git push origin main",
 		},
 		{
+			name: "the exact image tag holds another commit's image",
+			setup: func(f *cutFixture) {
+				f.reg.put(cutImage+":0.1.0", map[string]string{LabelRevision: strings.Repeat("e", 40)})
+			},
+			wantErr: ErrConflict, want: "registry.test/app:0.1.0 already holds the image of commit eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", hint: "--force",
+		},
+		{
 			name:    "no tagger",
 			opts:    func(o *CutOptions) { o.Tagger = "" },
 			wantErr: gitinfo.ErrNoTagger, want: "no tagger for v0.1.0", hint: "--tagger",
