@@ -504,7 +504,7 @@ func (c *cutRun) pushTag(ctx context.Context) (string, error) {
 	c.pushed = true
 	if c.res.Action == ActionExisting {
 		// PushTag succeeds the same way when the remote already had it.
-		return fmt.Sprintf("refs/tags/%s is on %s (pushed now, or already there)", c.version.Tag, where), nil
+		return fmt.Sprintf("refs/tags/%s is on %s: pushed now, or already there", c.version.Tag, where), nil
 	}
 	return fmt.Sprintf("pushed refs/tags/%s to %s", c.version.Tag, where), nil
 }
