@@ -321,6 +321,17 @@ func TestCutE2E(t *testing.T) {
 	if tags, _ := client.Tags(t.Context(), image); slices.Contains(tags, "0.1.1") {
 		t.Error("0.1.1 was pushed to the registry although the tag push failed")
 	}
+	// A wrong password in the remote's URL, no token: the same.
+	const wrongPassword = "wrongURLpassword77"
+	withPassword, _ := url.Parse(origin.srv.URL)
+	withPassword.User = url.UserPassword("x-access-token", wrongPassword)
+	r.Git("remote", "set-url", "origin", withPassword.String())
+	code, out, errOut = cutE2E(t, e, r.Dir, map[string]string{"RELEASE_GIT_TOKEN": ""}, args...)
+	checkE2EError(t, code, out, errOut, 1, []string{"release: error: pushing tag v0.1.1 to " + origin.srv.URL + ": ", "remote refused the credentials"})
+	if strings.Contains(out+errOut, wrongPassword) {
+		t.Errorf("the URL's password reached the output:\n%s", errOut)
+	}
+	r.Git("remote", "set-url", "origin", origin.srv.URL)
 	code, out, errOut = cutE2E(t, e, r.Dir, env, args...)
 	if code != 0 {
 		t.Fatalf("with the right token exited %d:\n%s", code, errOut)
