@@ -70,6 +70,7 @@ func (p *program) newApp() *cli.App {
 		p.versionCommand(),
 		p.changelogCommand(),
 		p.buildCommand(),
+		p.cutCommand(),
 		p.inspectCommand(),
 		p.findCommand(),
 		p.diffCommand(),

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -33,64 +32,66 @@ func (p *program) buildCommand() *cli.Command {
 with the version, revision, source and created labels, the pyproject.toml
 metadata and the RELEASE_* build arguments. With --push every tag is pushed
 and the digest is read back from each registry.`,
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "image", Usage: "the image `REPOSITORY` to tag (repeatable, one per registry)"},
-			&cli.StringFlag{Name: "context", Value: ".", Usage: "the build context `DIR`"},
-			&cli.StringFlag{Name: "file", Usage: "the Dockerfile `PATH` (default: DIR/Dockerfile of --context)"},
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "version", Usage: "build this `VERSION` instead of deriving it from git (see --pre, --dev, --release-as)"},
-			&cli.StringFlag{Name: "tag-prefix", Value: "v", Usage: "release tags are `PREFIX`<semver>"},
-			&cli.BoolFlag{Name: "push", Usage: "push every tag and read the digest back from the registry"},
-			&cli.StringSliceFlag{Name: "platform", Usage: "target `OS/ARCH` (repeatable or comma-separated; several need buildx)"},
-			&cli.StringFlag{Name: "network", Usage: "the network `MODE` of RUN steps, passed to docker (host, none)"},
-			newKVFlag("build-arg", "a build argument `K=V` (repeatable)"),
-			newKVFlag("label", "an extra image label `K=V` (repeatable; wins over release's)"),
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the docker command(s) and run nothing"},
-			&cli.StringFlag{Name: "builder", Value: "auto", Usage: "`auto`, buildx or classic"},
-			&cli.StringFlag{Name: "docker", Value: "docker", Usage: "the docker binary `PATH`"},
-			&cli.StringFlag{Name: "vendor", Usage: "the org.opencontainers.image.vendor `NAME`"},
-			&cli.StringFlag{Name: "latest", Value: "auto", Usage: "move latest: `auto` (highest stable only), always or never"},
-			&cli.BoolFlag{Name: "no-sha-tag", Usage: "do not tag sha-<12 hex>"},
-			&cli.StringFlag{Name: "tag-style", Value: "semver", Usage: "spell the exact tag as `semver` (1.2.0-rc.1) or pep440 (1.2.0rc1)"},
-			&cli.BoolFlag{Name: "channel-tags", Usage: "a prerelease also gets <channel> and X.Y-<channel> (rc, 2.1-rc)"},
-			&cli.BoolFlag{Name: "force", Usage: "overwrite an exact tag that holds another image"},
-			&cli.StringFlag{Name: "provenance", Usage: "buildx provenance attestation `MODE`: min or max (default: none)"},
-			&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the git `REMOTE` whose URL is the source label"},
-			&cli.StringFlag{Name: "ca-file", Usage: "trust the registry certificates signed by the CA in `PATH`"},
-			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP to `HOST` (loopback always is)"},
-		},
+		}, buildFlags()...),
 		Action: p.build,
 	}
 	cmd.Flags = append(cmd.Flags, versionFlags()...)
+	cmd.Flags = append(cmd.Flags, registryFlags()...)
 	return cmd
 }
 
-func (p *program) build(c *cli.Context) error {
-	ctx := c.Context
-	abs := func(path string) string {
-		if path == "" || filepath.IsAbs(path) {
-			return path
-		}
-		return filepath.Join(p.wd, path)
+// buildFlags are the flags of the build that `release build` and
+// `release cut` share (build adds --version; cut derives it).
+func buildFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "image", Usage: "the image `REPOSITORY` to tag (repeatable, one per registry)"},
+		&cli.StringFlag{Name: "context", Value: ".", Usage: "the build context `DIR`"},
+		&cli.StringFlag{Name: "file", Usage: "the Dockerfile `PATH` (default: DIR/Dockerfile of --context)"},
+		&cli.StringFlag{Name: "tag-prefix", Value: "v", Usage: "release tags are `PREFIX`<semver>"},
+		&cli.BoolFlag{Name: "push", Usage: "push every tag and read the digest back from the registry"},
+		&cli.StringSliceFlag{Name: "platform", Usage: "target `OS/ARCH` (repeatable or comma-separated; several need buildx)"},
+		&cli.StringFlag{Name: "network", Usage: "the network `MODE` of RUN steps, passed to docker (host, none)"},
+		newKVFlag("build-arg", "a build argument `K=V` (repeatable)"),
+		newKVFlag("label", "an extra image label `K=V` (repeatable; wins over release's)"),
+		&cli.BoolFlag{Name: "dry-run", Usage: "print what would run (the docker command(s)) and run nothing"},
+		&cli.StringFlag{Name: "builder", Value: "auto", Usage: "`auto`, buildx or classic"},
+		&cli.StringFlag{Name: "docker", Value: "docker", Usage: "the docker binary `PATH`"},
+		&cli.StringFlag{Name: "vendor", Usage: "the org.opencontainers.image.vendor `NAME`"},
+		&cli.StringFlag{Name: "latest", Value: "auto", Usage: "move latest: `auto` (highest stable only), always or never"},
+		&cli.BoolFlag{Name: "no-sha-tag", Usage: "do not tag sha-<12 hex>"},
+		&cli.StringFlag{Name: "tag-style", Value: "semver", Usage: "spell the exact tag as `semver` (1.2.0-rc.1) or pep440 (1.2.0rc1)"},
+		&cli.BoolFlag{Name: "channel-tags", Usage: "a prerelease also gets <channel> and X.Y-<channel> (rc, 2.1-rc)"},
+		&cli.BoolFlag{Name: "force", Usage: "overwrite an exact tag that holds another image"},
+		&cli.StringFlag{Name: "provenance", Usage: "buildx provenance attestation `MODE`: min or max (default: none)"},
+		&cli.StringFlag{Name: "remote", Value: "origin", Usage: "the git `REMOTE` whose URL is the source label (cut pushes the tag there)"},
 	}
+}
+
+// buildOptions reads the flags of buildFlags. Bad values are usage errors
+// of the command.
+func (p *program) buildOptions(c *cli.Context) (release.BuildOptions, error) {
+	command := c.Command.Name
 	builder, err := release.ParseBuilder(c.String("builder"))
 	if err != nil {
-		return usageFrom(err, "build")
+		return release.BuildOptions{}, usageFrom(err, command)
 	}
 	latest, err := release.ParseLatestMode(c.String("latest"))
 	if err != nil {
-		return usageFrom(err, "build")
+		return release.BuildOptions{}, usageFrom(err, command)
 	}
 	style, err := release.ParseTagStyle(c.String("tag-style"))
 	if err != nil {
-		return usageFrom(err, "build")
+		return release.BuildOptions{}, usageFrom(err, command)
 	}
 	buildArgs, err := kvValues(c, "build-arg")
 	if err != nil {
-		return usageFrom(err, "build")
+		return release.BuildOptions{}, usageFrom(err, command)
 	}
 	labels, err := kvValues(c, "label")
 	if err != nil {
-		return usageFrom(err, "build")
+		return release.BuildOptions{}, usageFrom(err, command)
 	}
 	var platforms []string
 	for _, v := range c.StringSlice("platform") {
@@ -102,9 +103,8 @@ func (p *program) build(c *cli.Context) error {
 	}
 	opts := release.BuildOptions{
 		Images:     c.StringSlice("image"),
-		Context:    abs(c.String("context")),
-		Dockerfile: abs(c.String("file")),
-		Version:    c.String("version"),
+		Context:    p.abs(c.String("context")),
+		Dockerfile: p.abs(c.String("file")),
 		TagPrefix:  c.String("tag-prefix"),
 		Remote:     c.String("remote"),
 		Push:       c.Bool("push"),
@@ -127,9 +127,39 @@ func (p *program) build(c *cli.Context) error {
 	// Usage mistakes are found before the repository is opened.
 	for _, repo := range opts.Images {
 		if err := release.ValidRepository(repo); err != nil {
-			return usageFrom(err, "build")
+			return release.BuildOptions{}, usageFrom(err, command)
 		}
 	}
+	return opts, nil
+}
+
+// docker is the docker CLI of the build flags; its output goes to stderr
+// as release's unless --quiet or --json.
+func (p *program) docker(c *cli.Context) release.DockerCLI {
+	docker := release.DockerCLI{Path: c.String("docker"), Env: os.Environ()}
+	if !p.ui.quiet && !c.Bool("json") {
+		docker.Output = prefixWriter{w: p.stderr}
+	}
+	return docker
+}
+
+// pushRegistry is the registry client a push reads digests and labels
+// with (registryFlags: credentials from DOCKER_CONFIG, --ca-file, …).
+func (p *program) pushRegistry(c *cli.Context) (buildRegistry, error) {
+	client, err := p.registryClient(c)
+	if err != nil {
+		return buildRegistry{}, err
+	}
+	return buildRegistry{c: client}, nil
+}
+
+func (p *program) build(c *cli.Context) error {
+	ctx := c.Context
+	opts, err := p.buildOptions(c)
+	if err != nil {
+		return err
+	}
+	opts.Version = c.String("version")
 	if len(opts.Images) == 0 {
 		return usagef("pass --image REPOSITORY (repeatable, one per registry)", "no image repository to build")
 	}
@@ -144,13 +174,9 @@ func (p *program) build(c *cli.Context) error {
 	}
 	defer repo.Close()
 
-	docker := release.DockerCLI{Path: c.String("docker"), Env: os.Environ()}
-	if !p.ui.quiet && !c.Bool("json") {
-		docker.Output = prefixWriter{w: p.stderr}
-	}
 	deps := release.BuildDeps{
 		Git:    repo,
-		Docker: docker,
+		Docker: p.docker(c),
 		Warnf:  p.ui.warnf,
 		Logf:   p.ui.logf,
 		NextVersion: func(ctx context.Context) (*release.Result, error) {
@@ -168,21 +194,11 @@ func (p *program) build(c *cli.Context) error {
 		},
 	}
 	if opts.Push && !opts.DryRun {
-		ropts := []registry.Option{}
-		if dir := p.getenv("DOCKER_CONFIG"); dir != "" {
-			ropts = append(ropts, registry.WithKeychain(registry.DockerConfigKeychain(dir)))
-		}
-		if ca := c.String("ca-file"); ca != "" {
-			ropts = append(ropts, registry.WithCAFile(abs(ca)))
-		}
-		for _, h := range c.StringSlice("insecure-registry") {
-			ropts = append(ropts, registry.WithInsecureRegistry(h))
-		}
-		client, err := registry.New(ropts...)
+		reg, err := p.pushRegistry(c)
 		if err != nil {
-			return fmt.Errorf("registry client: %w", err)
+			return err
 		}
-		deps.Registry = buildRegistry{c: client}
+		deps.Registry = reg
 	}
 
 	res, err := release.Build(ctx, deps, opts)
