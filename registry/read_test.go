@@ -229,50 +229,6 @@ func TestInvalidReferences(t *testing.T) {
 		t.Errorf("Copy with tag -bad: err = %v, want ErrInvalidReference", err)
 	}
 }
-
-func TestInspect(t *testing.T) {
-	reg := registrytest.New(t)
-	idx := registrytest.NewIndex(21, []string{"linux/arm64", "linux/amd64"}, 1, 10, true)
-	reg.PushIndex(t, "app", "multi", idx)
-	labels := map[string]string{"org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567", "org.opencontainers.image.version": "1.2.3"}
-	single := registrytest.NewImage(registrytest.ImageSpec{Seed: 2, Labels: labels, Platform: "linux/arm64"})
-	reg.PushImage(t, "app", "single", single)
-	tests := []struct {
-		ref      string
-		want     *registry.Image
-		requests int
-	}{
-		{"app:multi", &registry.Image{
-			Descriptor: registry.Descriptor{Digest: idx.Digest, MediaType: registrytest.MediaOCIIndex, Size: int64(len(idx.Manifest))},
-			Platforms:  []string{"linux/arm64", "linux/amd64"},
-			Labels:     map[string]string{"org.opencontainers.image.revision": fmt.Sprintf("%040x", 21)},
-			Created:    "2024-01-02T03:04:05Z",
-		}, 3},
-		{"app:single", &registry.Image{
-			Descriptor: registry.Descriptor{Digest: single.Digest, MediaType: registrytest.MediaOCIManifest, Size: int64(len(single.Manifest))},
-			Platforms:  []string{"linux/arm64"},
-			Labels:     labels,
-			Created:    "2024-01-02T03:04:05Z",
-		}, 2},
-	}
-	c := newClient(t)
-	for _, tt := range tests {
-		t.Run(tt.ref, func(t *testing.T) {
-			reg.Reset()
-			got, err := c.Inspect(t.Context(), reg.Host+"/"+tt.ref)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("image (-want +got):\n%s", diff)
-			}
-			if n := reg.Count(registrytest.NotAuth); n != tt.requests {
-				t.Errorf("%d requests, want %d:\n%s", n, tt.requests, reg.Summary())
-			}
-		})
-	}
-}
-
 func TestBlob(t *testing.T) {
 	reg := registrytest.New(t)
 	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 4, Layers: 1, LayerSize: 10})

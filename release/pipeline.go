@@ -357,23 +357,7 @@ func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
 		return "", err
 	}
 	c.res.Changelog = c.notes
-	return fmt.Sprintf("%s, tag %s (%s)", v.Version, v.Tag, versionReason(v)), nil
-}
-
-// versionReason says in a few words where a version comes from.
-func versionReason(v *Result) string {
-	switch {
-	case v.Tagged:
-		return "HEAD already carries " + v.Tag
-	case v.PreviousTag == "":
-		return "no release tag yet"
-	default:
-		commits := "commits"
-		if v.Commits == 1 {
-			commits = "commit"
-		}
-		return fmt.Sprintf("%s bump over %s, %d %s", v.Bump, v.PreviousTag, v.Commits, commits)
-	}
+	return fmt.Sprintf("%s, tag %s (%s)", v.Version, v.Tag, v.Why()), nil
 }
 
 // planBuild checks everything the build needs (repositories, Dockerfile,

@@ -145,6 +145,24 @@ func (r *Result) NothingToRelease() bool {
 	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != ""
 }
 
+// Why says in a few words where the version comes from, for a log line:
+// "HEAD already carries v1.2.0", "no release tag yet", or
+// "minor bump over v1.1.0, 3 commits".
+func (r *Result) Why() string {
+	switch {
+	case r.Tagged:
+		return "HEAD already carries " + r.Tag
+	case r.PreviousTag == "":
+		return "no release tag yet"
+	default:
+		commits := "commits"
+		if r.Commits == 1 {
+			commits = "commit"
+		}
+		return fmt.Sprintf("%s bump over %s, %d %s", r.Bump, r.PreviousTag, r.Commits, commits)
+	}
+}
+
 // Reason is one commit of the release and what it did to the version.
 type Reason struct {
 	Commit  string `json:"commit"`

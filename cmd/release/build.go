@@ -188,7 +188,7 @@ func (p *program) build(c *cli.Context) error {
 				p.ui.warnf("%s", w)
 			}
 			if !v.NothingToRelease() {
-				p.ui.logf("version %s (%s)", v.Version, versionReason(v))
+				p.ui.logf("version %s (%s)", v.Version, v.Why())
 			}
 			return v, nil
 		},
@@ -227,22 +227,6 @@ func (p *program) build(c *cli.Context) error {
 		}
 	}
 	return nil
-}
-
-// versionReason says in a few words where a derived version comes from.
-func versionReason(v *release.Result) string {
-	switch {
-	case v.Tagged:
-		return "HEAD is tagged " + v.Tag
-	case v.PreviousTag == "":
-		return "no release tag yet"
-	default:
-		commits := "commits"
-		if v.Commits == 1 {
-			commits = "commit"
-		}
-		return fmt.Sprintf("%s bump over %s, %d %s", v.Bump, v.PreviousTag, v.Commits, commits)
-	}
 }
 
 // buildRegistry adapts registry.Client to what release.Build reads.
