@@ -3,6 +3,7 @@
 # make demo     the test environment up, then scripts/demo
 # make bench    go benchmarks, then every scripts/bench-* (they compare with reference tools)
 # make lint     gofmt, go vet, shellcheck
+# make fuzz     every fuzz target for FUZZTIME each (default 30s); the seeds also run in make test
 # docs/testing.md explains the environment and its variables.
 
 SHELL := bash
@@ -16,7 +17,7 @@ GOTESTFLAGS ?= -count=1
 # (release/releasetest); pass it through whatever sets it.
 export CI
 
-.PHONY: all build test testenv testenv-status testenv-down vet lint demo bench
+.PHONY: all build test testenv testenv-status testenv-down vet lint demo bench fuzz
 
 all: build
 
@@ -54,4 +55,14 @@ bench: testenv
 	$(GO) test -run '^$$' -bench . -benchmem ./...; \
 	for script in scripts/bench-*; do \
 		if [[ -f $$script && -x $$script ]]; then echo "== $$script"; "$$script"; fi; \
+	done
+
+FUZZTIME ?= 30s
+# Each target alone: go test -fuzz takes one target per run.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
 	done

@@ -75,7 +75,7 @@ func parsePackedTagPeels(data []byte) map[string]packedTag {
 				continue
 			}
 			h, ok := parseHash(line[:40])
-			if !ok {
+			if !ok || len(name) == 0 {
 				return nil
 			}
 			last = string(name)

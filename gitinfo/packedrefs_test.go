@@ -40,3 +40,22 @@ func TestParsePackedTagPeels(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePackedTagPeels: any packed-refs content gives peels only for
+// well-formed tag lines, never a panic.
+func FuzzParsePackedTagPeels(f *testing.F) {
+	h := "1111111111111111111111111111111111111111"
+	for _, s := range []string{
+		"# pack-refs with: peeled fully-peeled sorted \n" + h + " refs/tags/v1\n^" + h + "\n",
+		"# pack-refs with: peeled \n^" + h + "\n", "# pack-refs with: peeled \n" + h + " refs/tags/\n", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, p := range parsePackedTagPeels([]byte(s)) {
+			if p.object.IsZero() && name == "" {
+				t.Errorf("empty entry")
+			}
+		}
+	})
+}

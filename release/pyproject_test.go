@@ -135,3 +135,27 @@ func TestPretendVersionArg(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePyproject: any pyproject.toml parses or is refused; labels made
+// from it are single lines.
+func FuzzParsePyproject(f *testing.F) {
+	for _, s := range []string{
+		"[project]\nname = \"app\"\ndescription = \"x\"\nlicense = \"MIT\"\n",
+		"[project]\nname = \"a\"\nlicense = { text = \"Apache-2.0\" }\nauthors = [{ name = \"A\", email = \"a@x\" }]\n[project.urls]\nHomepage = \"https://x\"\n",
+		"[tool.poetry]\nname = \"p\"\ndescription = \"d\"\n", "[project]\nname = 1\n", "not toml = = \n",
+		"[project]\ndescription = \"line one\\nline two\"\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePyproject([]byte(s))
+		if err != nil {
+			return
+		}
+		for _, v := range []string{p.Name, p.Description} {
+			if strings.ContainsAny(v, "\r\n") {
+				t.Errorf("multi-line value %q", v)
+			}
+		}
+	})
+}

@@ -135,3 +135,26 @@ func TestEnvVarName(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: any .release.yaml either parses or is refused with an
+// error; it never panics, and what parses sets only known keys.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{
+		"tag-prefix: v\n", "image: [a, b]\npush: true\n", "rules:\n  docs: patch\n  \"*\": none\n",
+		"- a\n", "rules: [x]\n", "image: {a: b}\n", "", "tag-prefix: &a v\nimage: *a\n", "? [a]\n: b\n",
+	} {
+		f.Add(s)
+	}
+	known := map[string]bool{"tag-prefix": true, "image": true, "push": true}
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := parseConfig([]byte(s), known)
+		if err != nil {
+			return
+		}
+		for k := range cfg.flags {
+			if !known[k] {
+				t.Errorf("unknown key %q accepted", k)
+			}
+		}
+	})
+}
