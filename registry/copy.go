@@ -25,6 +25,11 @@ type CopyOptions struct {
 	// NoAttachments skips the cosign tags (sha256-<hex>.sig|.att|.sbom) and
 	// OCI referrers of the digest and of its child manifests.
 	NoAttachments bool
+	// Known are destination tags (the exact tag, Tags) the caller has just
+	// read, and what they name: a zero Descriptor for a tag that is
+	// absent. Copy takes them as they are instead of checking them again.
+	// Default: every tag is checked.
+	Known map[string]Descriptor
 }
 
 // Action is what a copy did (or, in a dry run, would do) to a tag or an
@@ -265,6 +270,10 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 		if cp.dst.tag == "" {
 			return nil
 		}
+		if d, ok := cp.opts.Known[cp.dst.tag]; ok {
+			have, found = d, d.Digest != ""
+			return nil
+		}
 		var err error
 		if have, found, err = cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true); err != nil {
 			return fmt.Errorf("checking %s: %w", cp.dst, err)
@@ -441,9 +450,14 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 	g.SetLimit(cp.jobs)
 	for i, t := range cp.opts.Tags {
 		g.Go(func() error {
-			have, found, err := cp.dh.headManifest(gctx, cp.dst.repo, t, true)
-			if err != nil {
-				return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
+			have, found := cp.opts.Known[t]
+			if found {
+				found = have.Digest != ""
+			} else {
+				var err error
+				if have, found, err = cp.dh.headManifest(gctx, cp.dst.repo, t, true); err != nil {
+					return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
+				}
 			}
 			results[i] = TagResult{Tag: t, Action: ActionCreated}
 			if found && have.Digest == dgst {
