@@ -63,6 +63,11 @@ type host struct {
 	// out to speak only that; "" until known.
 	scheme    string
 	challenge *transport.Challenge // nil when the registry asked for none
+	// pinged says GET /v2/ answered 200: the host wants no credentials
+	// at all. Until then, a host whose answers needed none is only
+	// presumed anonymous: its "not found" answers are confirmed by a
+	// ping before they are believed (see confirm).
+	pinged bool
 	auth      authn.Authenticator  // nil until a challenge made it needed
 	scopes    []string             // every scope asked for
 	granted   map[string]bool      // the scopes the current token covers
@@ -208,7 +213,7 @@ func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
 	}
 	defer end(false)
 	if (c.method != http.MethodGet && c.method != http.MethodHead) || c.body != nil {
-		if err := h.ping(ctx); err != nil {
+		if err := h.pingAndAnswer(ctx); err != nil {
 			return nil, err
 		}
 		end(true)
@@ -239,7 +244,7 @@ func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
 		if err := bufferBody(resp); err != nil {
 			return nil, h.transportError(err)
 		}
-		if err := h.ping(ctx); err != nil {
+		if err := h.pingAndAnswer(ctx); err != nil {
 			return nil, err
 		}
 		end(true)
@@ -255,6 +260,10 @@ func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
 		h.challenge = nil
 		h.mu.Unlock()
 		end(true)
+		// The ping that lets the host's "not found" answers be believed
+		// (confirm) goes now, beside the requests that follow, rather
+		// than after the first such answer.
+		go h.confirm(ctx)
 		return resp, nil
 	default:
 		// A failure says nothing about authentication.
@@ -360,8 +369,9 @@ func (c cancelOnClose) Close() error {
 }
 
 // ping asks GET /v2/ what the host wants, over the host's scheme (both at
-// once while it is not known, see first), and answers the challenge.
-func (h *host) ping(ctx context.Context) error {
+// once while it is not known, see first): nil for nothing (the host is
+// then known to be anonymous), else the challenge to answer.
+func (h *host) ping(ctx context.Context) (*transport.Challenge, error) {
 	send := func(ctx context.Context, scheme string) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
 		if err != nil {
@@ -381,24 +391,65 @@ func (h *host) ping(ctx context.Context) error {
 		resp, err = h.race(ctx, send)
 	}
 	if err != nil {
-		return h.transportError(err)
+		return nil, h.transportError(err)
 	}
 	defer drain(resp)
 	switch resp.StatusCode {
 	case http.StatusOK:
 		h.mu.Lock()
-		h.challenge = nil
+		h.challenge, h.pinged = nil, true
 		h.mu.Unlock()
-		return nil
+		return nil, nil
 	case http.StatusUnauthorized:
 		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
 		if !ok {
-			return fmt.Errorf("registry %s answered 401 without a Basic or Bearer challenge", h.name)
+			return nil, fmt.Errorf("registry %s answered 401 without a Basic or Bearer challenge", h.name)
 		}
-		return h.authenticate(ctx, c)
+		return c, nil
 	default:
-		return newResponseError(resp, h.retry.Now())
+		return nil, newResponseError(resp, h.retry.Now())
 	}
+}
+
+// pingAndAnswer pings and answers the challenge, if any.
+func (h *host) pingAndAnswer(ctx context.Context) error {
+	c, err := h.ping(ctx)
+	if err != nil || c == nil {
+		return err
+	}
+	return h.authenticate(ctx, c)
+}
+
+// presumedAnonymous reports a host whose answers needed no credentials so
+// far, without a ping having said it wants none.
+func (h *host) presumedAnonymous() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.known && h.challenge == nil && !h.pinged
+}
+
+// confirm pings a host presumed anonymous (its answers so far needed no
+// credentials), once: a registry that wants credentials may answer "not
+// found" or "forbidden" to a client without them for what exists, and
+// believing it could take an existing immutable tag for an absent one.
+// When the ping asks for credentials they are loaded; the caller then
+// sends its request again.
+func (h *host) confirm(ctx context.Context) error {
+	if err := h.lock(ctx); err != nil {
+		return err
+	}
+	defer h.unlock()
+	h.mu.Lock()
+	settled := h.pinged || h.challenge != nil
+	h.mu.Unlock()
+	if settled {
+		return nil
+	}
+	c, err := h.ping(ctx)
+	if err != nil || c == nil {
+		return err
+	}
+	return h.authenticateLocked(ctx, c)
 }
 
 // authenticate answers a challenge: the credentials for the host, and for
@@ -580,12 +631,19 @@ func (h *host) refresh(ctx context.Context, gen int, c *transport.Challenge) err
 	h.mu.Lock()
 	done := h.gen != gen
 	first := h.challenge == nil
+	pinged := h.pinged
 	basic := !first && !isBearer(h.challenge)
 	h.mu.Unlock()
 	if done {
 		return nil
 	}
 	if first {
+		if pinged {
+			// The host said it wants no credentials, and its "not found"
+			// answers were believed on that word: authenticating now could
+			// make a write of what they hid. The 401 stands.
+			return nil
+		}
 		return h.authenticateLocked(ctx, c)
 	}
 	if basic {
@@ -616,20 +674,32 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	header, gen := t.h.current()
 	resp, err := t.inner.RoundTrip(withAuth(req, header))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
-	renew := ok && isBearer(c) && strings.HasPrefix(header, "Bearer ")
-	if !renew && !(ok && header == "") {
-		return resp, nil
-	}
-	if err := t.h.refresh(req.Context(), gen, c); err != nil {
-		resp.Body.Close()
+	if err != nil {
 		return nil, err
 	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
+		renew := ok && isBearer(c) && strings.HasPrefix(header, "Bearer ")
+		if !renew && !(ok && header == "") {
+			return resp, nil
+		}
+		if err := t.h.refresh(req.Context(), gen, c); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+	case (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden) && header == "" && t.h.presumedAnonymous():
+		if err := bufferBody(resp); err != nil {
+			return nil, err
+		}
+		if err := t.h.confirm(req.Context()); err != nil {
+			return nil, err
+		}
+	default:
+		return resp, nil
+	}
 	if header, _ = t.h.current(); header == "" {
-		// No credentials to answer with: the 401 is the answer.
+		// No credentials to answer with: the answer stands.
 		return resp, nil
 	}
 	drain(resp)
