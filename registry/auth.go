@@ -67,13 +67,13 @@ type host struct {
 	// at all. Until then, a host whose answers needed none is only
 	// presumed anonymous: its "not found" answers are confirmed by a
 	// ping before they are believed (see confirm).
-	pinged bool
-	auth      authn.Authenticator  // nil until a challenge made it needed
-	scopes    []string             // every scope asked for
-	granted   map[string]bool      // the scopes the current token covers
-	header    string               // the Authorization header value, "" for none
-	gen       int                  // bumped on every new header
-	secrets   []string
+	pinged  bool
+	auth    authn.Authenticator // nil until a challenge made it needed
+	scopes  []string            // every scope asked for
+	granted map[string]bool     // the scopes the current token covers
+	header  string              // the Authorization header value, "" for none
+	gen     int                 // bumped on every new header
+	secrets []string
 }
 
 func newHost(name string, o *options, plain http.RoundTripper) *host {
