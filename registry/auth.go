@@ -26,15 +26,24 @@ import (
 // one token exchange.
 //
 // Nothing is asked of a registry before the first real request: there is
-// no ping. The first request to a host is sent without credentials (over
-// HTTPS and, for a host allowed plain HTTP, over plain HTTP at once), and
-// its answer says what the host wants: a 401 carries the challenge, which
-// is answered (credentials loaded, a token exchanged) before the request is
-// sent again; any other answer means none is needed. Requests that arrive
-// meanwhile wait for that answer, so a host costs one challenge, not one
-// per request, and an anonymous registry costs no round trip for
-// authentication at all. Only a write (or a request with a body) that
-// happens to be first still pings.
+// no ping first. The first request to a host is sent without credentials
+// (over HTTPS and, for a host allowed plain HTTP, over plain HTTP at once),
+// and its answer says what the host wants: a 401 carries the challenge,
+// which is answered (credentials loaded, a token exchanged) before the
+// request is sent again; a success means none is needed. Requests that
+// arrive meanwhile wait for that answer, so a host costs one challenge, not
+// one per request, and an anonymous registry costs no round trip for
+// authentication at all.
+//
+// "Not found" (or "forbidden") from a host that was not asked is not
+// proof: a registry that wants credentials may hide what exists from a
+// client without them, and believing it could take an existing immutable
+// tag for an absent one. So such an answer is believed only once GET /v2/
+// has said the host wants no credentials (ping), or from a repository that
+// has answered without them (access is granted per repository, not per
+// tag); when the ping asks for credentials, the request is sent again with
+// them. A write (or a request with a body) that happens to be first pings
+// before it is sent.
 type host struct {
 	name     string
 	keychain authn.Keychain
@@ -67,7 +76,11 @@ type host struct {
 	// at all. Until then, a host whose answers needed none is only
 	// presumed anonymous: its "not found" answers are confirmed by a
 	// ping before they are believed (see confirm).
-	pinged  bool
+	pinged bool
+	// open are the repositories that answered a request without
+	// credentials: access is granted per repository, so their "not found"
+	// answers can be believed without a ping.
+	open    map[string]bool
 	auth    authn.Authenticator // nil until a challenge made it needed
 	scopes  []string            // every scope asked for
 	granted map[string]bool     // the scopes the current token covers
@@ -236,11 +249,20 @@ func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
 		// The requests waiting go now, with this one's second try.
 		end(true)
 		return h.sendKnown(ctx, c)
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
-		// "Not there" or "not yours": a registry that wants credentials
-		// may hide what an anonymous client may not see. Only a ping
-		// tells; trusting the answer could take an existing immutable tag
-		// for an absent one.
+	case resp.StatusCode < 300:
+		h.mu.Lock()
+		h.challenge = nil
+		h.mu.Unlock()
+		end(true)
+		if u, err := url.Parse(c.url); err == nil {
+			h.readable(u.Path)
+		}
+		return resp, nil
+	case slices.Contains(c.ok, resp.StatusCode):
+		// "Not there", "not yours", "no such API": a registry that wants
+		// credentials may hide what an anonymous client may not see.
+		// Only a ping tells; believing the answer could take an existing
+		// immutable tag for an absent one.
 		if err := bufferBody(resp); err != nil {
 			return nil, h.transportError(err)
 		}
@@ -254,16 +276,6 @@ func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
 		if !anonymous {
 			return h.sendKnown(ctx, c)
 		}
-		return h.answer(resp, c)
-	case resp.StatusCode < 300:
-		h.mu.Lock()
-		h.challenge = nil
-		h.mu.Unlock()
-		end(true)
-		// The ping that lets the host's "not found" answers be believed
-		// (confirm) goes now, beside the requests that follow, rather
-		// than after the first such answer.
-		go h.confirm(ctx)
 		return resp, nil
 	default:
 		// A failure says nothing about authentication.
@@ -420,12 +432,44 @@ func (h *host) pingAndAnswer(ctx context.Context) error {
 	return h.authenticate(ctx, c)
 }
 
-// presumedAnonymous reports a host whose answers needed no credentials so
-// far, without a ping having said it wants none.
-func (h *host) presumedAnonymous() bool {
+// presumedAnonymous reports whether a "not found" answer to req, sent
+// without credentials, must be confirmed by a ping: the host's answers
+// needed none so far, no ping has said it wants none, and req's repository
+// has not answered anything yet.
+func (h *host) presumedAnonymous(req *http.Request) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.known && h.challenge == nil && !h.pinged
+	return h.known && h.challenge == nil && !h.pinged && !h.open[repositoryOf(req.URL.Path)]
+}
+
+// readable notes that the repository of a request path answered without
+// credentials.
+func (h *host) readable(path string) {
+	repo := repositoryOf(path)
+	if repo == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.open == nil {
+		h.open = map[string]bool{}
+	}
+	h.open[repo] = true
+}
+
+// repositoryOf is the repository a registry API path is about ("" for
+// none): /v2/<repo>/manifests/…, /blobs/…, /tags/list, /referrers/….
+func repositoryOf(path string) string {
+	p, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return ""
+	}
+	for _, marker := range []string{"/manifests/", "/blobs/", "/tags/", "/referrers/"} {
+		if i := strings.LastIndex(p, marker); i > 0 {
+			return p[:i]
+		}
+	}
+	return ""
 }
 
 // confirm pings a host presumed anonymous (its answers so far needed no
@@ -623,7 +667,7 @@ func (h *host) secretList() []string {
 // for), or, on a host whose first answer needed no credentials, the
 // challenge answered now (anonymous reads, authenticated writes). What
 // another request already did is not repeated.
-func (h *host) refresh(ctx context.Context, gen int, c *transport.Challenge) error {
+func (h *host) refresh(ctx context.Context, gen int, c *transport.Challenge, path string) error {
 	if err := h.lock(ctx); err != nil {
 		return err
 	}
@@ -631,17 +675,18 @@ func (h *host) refresh(ctx context.Context, gen int, c *transport.Challenge) err
 	h.mu.Lock()
 	done := h.gen != gen
 	first := h.challenge == nil
-	pinged := h.pinged
+	hidden := h.pinged && !h.open[repositoryOf(path)]
 	basic := !first && !isBearer(h.challenge)
 	h.mu.Unlock()
 	if done {
 		return nil
 	}
 	if first {
-		if pinged {
-			// The host said it wants no credentials, and its "not found"
-			// answers were believed on that word: authenticating now could
-			// make a write of what they hid. The 401 stands.
+		if hidden {
+			// The host said it wants no credentials, and "not found"
+			// answers about this repository were believed on that word
+			// alone: authenticating now could make a write of what they
+			// hid. The 401 stands.
 			return nil
 		}
 		return h.authenticateLocked(ctx, c)
@@ -684,11 +729,14 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !renew && !(ok && header == "") {
 			return resp, nil
 		}
-		if err := t.h.refresh(req.Context(), gen, c); err != nil {
+		if err := t.h.refresh(req.Context(), gen, c, req.URL.Path); err != nil {
 			resp.Body.Close()
 			return nil, err
 		}
-	case (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden) && header == "" && t.h.presumedAnonymous():
+	case resp.StatusCode < 300 && header == "":
+		t.h.readable(req.URL.Path)
+		return resp, nil
+	case (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden) && header == "" && t.h.presumedAnonymous(req):
 		if err := bufferBody(resp); err != nil {
 			return nil, err
 		}

@@ -368,10 +368,23 @@ func readPromotion(ctx context.Context, reg PromoteRegistry, opts PromoteOptions
 		if err != nil {
 			return err
 		}
+		images := &knownManifest{Images: reg, ref: opts.Source, raw: raw, desc: d, reading: make(chan struct{})}
 		if !opts.NoSignatures {
-			g.Go(func() error { return r.readAttachments(gctx, reg, src, dst, d.Digest, jobs) })
+			g.Go(func() error {
+				// Once the configs' first request is started: on an
+				// HTTP/1.1 registry, the lookups would otherwise be likelier
+				// to take the connection the config read (the longer
+				// chain) reuses, and it would pay for a new one.
+				select {
+				case <-images.reading:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+				return r.readAttachments(gctx, reg, src, dst, d.Digest, jobs)
+			})
 		}
-		info, err := Inspect(gctx, knownManifest{Images: reg, ref: opts.Source, raw: raw, desc: d}, opts.Source, InspectOptions{Jobs: jobs})
+		info, err := Inspect(gctx, images, opts.Source, InspectOptions{Jobs: jobs})
+		images.read()
 		if errors.Is(err, ErrNoRevision) && info != nil {
 			r.noRev, err = err, nil
 		}
@@ -448,19 +461,30 @@ func (r *promoteReads) readAttachments(ctx context.Context, reg PromoteRegistry,
 }
 
 // knownManifest is Images with one manifest already read, so that Inspect
-// does not read it again.
+// does not read it again. reading is closed when Inspect starts its first
+// request (or is done).
 type knownManifest struct {
 	Images
-	ref  string
-	raw  []byte
-	desc registry.Descriptor
+	ref     string
+	raw     []byte
+	desc    registry.Descriptor
+	reading chan struct{}
+	once    sync.Once
 }
 
-func (k knownManifest) Manifest(ctx context.Context, ref string) ([]byte, registry.Descriptor, error) {
+func (k *knownManifest) read() { k.once.Do(func() { close(k.reading) }) }
+
+func (k *knownManifest) Manifest(ctx context.Context, ref string) ([]byte, registry.Descriptor, error) {
 	if ref == k.ref {
 		return k.raw, k.desc, nil
 	}
+	k.read()
 	return k.Images.Manifest(ctx, ref)
+}
+
+func (k *knownManifest) Blob(ctx context.Context, ref string) ([]byte, error) {
+	k.read()
+	return k.Images.Blob(ctx, ref)
 }
 
 // promotedVersion is the version of SPEC §5.1: the source tag when it is a
