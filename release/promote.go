@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -135,24 +136,32 @@ const defaultPromoteJobs = 8
 // Promote copies the image Source names to Destination by digest, byte for
 // byte, and points the tags of the tag policy at it (SPEC §5):
 //
-//  1. it reads the source with Inspect (digest, version and revision per
-//     platform) while it lists the destination's tags;
+//  1. it reads the source (Inspect: digest, version and revision per
+//     platform; its attachments) and the destination (its tags, what the
+//     tags the version may get name, its copies of the attachments) at
+//     once, each read starting as soon as what it needs is known
+//     (readPromotion);
 //  2. it refuses an image without a revision unless AllowUnlabeled;
 //  3. the version is the source tag when it is one (VersionOfTag), else the
 //     version every platform's label agrees on;
 //  4. the tags are PlanTags of that version against the versions the
 //     destination's own tags name, with the sha tag of the revision;
-//  5. it checks every tag at the destination: an exact tag naming another
-//     image is ErrConflict (exit 3) with nothing written, unless Force;
-//     the images the moving tags name are inspected (Previous) before
-//     anything is written;
+//  5. every tag's state at the destination is known by then: an exact tag
+//     naming another image is ErrConflict (exit 3) with nothing written,
+//     unless Force; the images the moving tags name are inspected
+//     (Previous) before anything is written;
 //  6. Copy writes blobs, manifests, attachments, the exact tag, then the
 //     other tags in policy order, skipping tags that already name the
-//     digest.
+//     digest; it is told what each tag names (it does not read them
+//     again), and it is not called at all when every tag names the digest
+//     and the destination has every attachment.
 //
-// A promotion that has already happened costs the tag list and one HEAD
-// per tag at the destination (plus the signature lookups, unless
-// NoSignatures), and nothing is written.
+// A promotion that has already happened writes nothing and costs, at the
+// destination, the tag list and one HEAD per tag, plus a HEAD per cosign
+// tag the source has and the referrers lookup when it has referrers
+// (unless NoSignatures); its longest chain of sequential round trips is
+// the source's manifest and config reads followed by the sha tag's HEAD
+// (docs/promote.md).
 func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*PromoteResult, error) {
 	if deps.Registry == nil {
 		return nil, errors.New("promote: no registry client")
@@ -292,7 +301,8 @@ type promoteReads struct {
 //
 //   - at once: the source manifest, the destination's tag list, and, when
 //     the source tag is a version, the destination tags that version may
-//     get (the plan against an empty K: exact, X.Y, X, latest, channel);
+//     get (the plan against an empty K: exact, X.Y, X, latest, channel;
+//     a superset of the plan against any K), or the tag DST names;
 //   - with the source digest: the source's configs (Inspect) and, unless
 //     NoSignatures, the source's attachments of the digest, then the
 //     destination's copies of those;
@@ -303,10 +313,9 @@ func readPromotion(ctx context.Context, reg PromoteRegistry, opts PromoteOptions
 	r := &promoteReads{states: map[string]tagState{}}
 	var (
 		mu     sync.Mutex
-		asked  = map[string]bool{} // tags being read or read
-		listed chan struct{}       // closed once r.listed is read
+		asked  = map[string]bool{}   // tags being read or read
+		listed = make(chan struct{}) // closed once r.listed is read
 	)
-	listed = make(chan struct{})
 	g, gctx := errgroup.WithContext(ctx)
 
 	// resolve reads the tags not asked for yet; a tag the destination's
@@ -357,8 +366,11 @@ func readPromotion(ctx context.Context, reg PromoteRegistry, opts PromoteOptions
 		return nil
 	})
 	fromTag, versionTag := VersionOfTag(src.tag)
-	if versionTag {
+	switch {
+	case versionTag:
 		g.Go(func() error { return resolve(candidateTags(fromTag, dst.tag, opts.Tags)) })
+	case dst.tag != "":
+		g.Go(func() error { return resolve([]string{dst.tag}) })
 	}
 	g.Go(func() error {
 		raw, d, err := reg.Manifest(gctx, opts.Source)
@@ -436,8 +448,11 @@ func (r *promoteReads) readAttachments(ctx context.Context, reg PromoteRegistry,
 		}
 		g.Go(func() error {
 			d, err := reg.Resolve(gctx, dst.repo+":"+a.Tag)
+			var ae *registry.AuthError
 			switch {
-			case errors.Is(err, registry.ErrNotFound):
+			case errors.Is(err, registry.ErrNotFound) || (errors.As(err, &ae) && ae.Status == http.StatusForbidden):
+				// Not there as far as this client can see: the copy
+				// decides (it takes 403 for absent, docs/registry.md).
 				return nil
 			case err != nil:
 				return fmt.Errorf("checking %s:%s: %w", dst.repo, a.Tag, err)
