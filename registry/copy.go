@@ -96,11 +96,11 @@ type CopyResult struct {
 // manifests keep their bytes and media types, an index keeps every
 // platform and attestation manifest.
 //
-// The exact tag is dst's tag, else src's tag; it is checked first: absent
-// means copy, the same digest means nothing to copy (one HEAD at the
-// destination, and no source read at all when src carries the digest),
-// another digest is a *TagConflictError with nothing written, unless
-// opts.Force. Writes go blobs (only the missing ones; mounted inside one
+// The exact tag is dst's tag, else src's tag; it is checked first (unless
+// opts.Known says what it names): absent means copy, the same digest means
+// nothing to copy (one HEAD at the destination, and no source read at all
+// when src carries the digest), another digest is a *TagConflictError with
+// nothing written, unless opts.Force. Writes go blobs (only the missing ones; mounted inside one
 // registry) → child manifests by digest → attachments → the manifest under
 // the exact tag → opts.Tags in order, so a tag never names a manifest whose
 // content is not all there, and a copy that stops half-way is finished by
