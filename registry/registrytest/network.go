@@ -66,8 +66,8 @@ func (t Trip) String() string {
 // conn is the connection state of one scheme and host.
 type conn struct {
 	h2    bool
-	ready bool
-	setup chan struct{} // closed when an HTTP/2 connection is ready
+	ready bool          // the HTTP/2 connection is up
+	setup chan struct{} // closed when the HTTP/2 connection being set up is done
 	idle  int           // idle HTTP/1.1 connections
 }
 
@@ -184,44 +184,44 @@ func (n *Network) carry(ctx context.Context, req *http.Request, srv *Server, tri
 }
 
 // connect waits for a connection to key (scheme://host) and returns the
-// function that gives it back.
-func (n *Network) connect(ctx context.Context, key string, h2 bool, trip *Trip) (func(), error) {
+// function that gives it back. HTTPS connections are HTTP/2: one per key,
+// shared; plain ones HTTP/1.1: one request each at a time.
+func (n *Network) connect(ctx context.Context, key string, secure bool, trip *Trip) (func(), error) {
+	handshakes := 1 // TCP
+	if secure {
+		handshakes = 2 // TCP, TLS
+	}
 	n.mu.Lock()
 	c, ok := n.conns[key]
 	if !ok {
-		c = &conn{h2: h2}
+		c = &conn{h2: secure}
 		n.conns[key] = c
 	}
-	handshakes := 1 // TCP
-	if h2 {
-		handshakes = 2 // TCP, TLS
-	}
-	switch {
-	case h2 && c.ready:
-		n.mu.Unlock()
-		return func() {}, nil
-	case h2 && c.setup != nil:
+	for secure && !c.ready && c.setup != nil {
+		// Another request is setting the connection up: wait for it, then
+		// look again (it may have failed).
 		setup := c.setup
 		n.mu.Unlock()
 		select {
 		case <-setup:
-			return func() {}, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-	case h2:
+		n.mu.Lock()
+	}
+	switch {
+	case secure && c.ready:
+		n.mu.Unlock()
+		return func() {}, nil
+	case secure:
 		c.setup = make(chan struct{})
 		n.mu.Unlock()
 		trip.Connect = true
 		err := n.wait(ctx, time.Duration(handshakes)*n.RTT)
 		n.mu.Lock()
-		if err == nil {
-			c.ready = true
-		}
+		c.ready = err == nil
 		close(c.setup)
-		if err != nil {
-			c.setup = nil
-		}
+		c.setup = nil
 		n.mu.Unlock()
 		return func() {}, err
 	case c.idle > 0:
