@@ -65,7 +65,6 @@ func (t Trip) String() string {
 
 // conn is the connection state of one scheme and host.
 type conn struct {
-	h2    bool
 	ready bool          // the HTTP/2 connection is up
 	setup chan struct{} // closed when the HTTP/2 connection being set up is done
 	idle  int           // idle HTTP/1.1 connections
@@ -194,7 +193,7 @@ func (n *Network) connect(ctx context.Context, key string, secure bool, trip *Tr
 	n.mu.Lock()
 	c, ok := n.conns[key]
 	if !ok {
-		c = &conn{h2: secure}
+		c = &conn{}
 		n.conns[key] = c
 	}
 	for secure && !c.ready && c.setup != nil {
