@@ -43,24 +43,9 @@ const (
 // on registries without it). Only the digest itself is looked at, not the
 // children of an index.
 func (c *Client) Attachments(ctx context.Context, ref string) ([]Attachment, error) {
-	r, err := parseReference(ref, "latest")
+	h, r, dgst, err := c.subject(ctx, ref, "listing attachments of")
 	if err != nil {
 		return nil, err
-	}
-	h := c.host(r.registry)
-	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
-		return nil, c.clean(fmt.Errorf("listing attachments of %s: %w", r, err))
-	}
-	dgst := r.digest
-	if dgst == "" {
-		d, found, err := h.headManifest(ctx, r.repo, r.tag, false)
-		if err != nil {
-			return nil, c.clean(fmt.Errorf("resolving %s: %w", r, err))
-		}
-		if !found {
-			return nil, fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
-		}
-		dgst = d.Digest
 	}
 	atts, err := h.attachments(ctx, r.repo, dgst)
 	if err != nil {
@@ -72,17 +57,39 @@ func (c *Client) Attachments(ctx context.Context, ref string) ([]Attachment, err
 // Referrers lists the OCI referrers of the manifest ref names (the
 // referrers API, or the fallback tag), without cosign tags.
 func (c *Client) Referrers(ctx context.Context, ref string) ([]Descriptor, error) {
-	atts, err := c.Attachments(ctx, ref)
+	h, r, dgst, err := c.subject(ctx, ref, "listing referrers of")
 	if err != nil {
 		return nil, err
 	}
-	var out []Descriptor
-	for _, a := range atts {
-		if a.Kind == "referrer" {
-			out = append(out, a.Descriptor)
-		}
+	refs, err := h.referrers(ctx, r.repo, dgst)
+	if err != nil {
+		return nil, c.clean(fmt.Errorf("listing referrers of %s@%s: %w", r.repository(), dgst, err))
 	}
-	return out, nil
+	return refs, nil
+}
+
+// subject prepares ref's host and returns the digest ref names: its own,
+// or its tag's (one HEAD). what names the operation in errors.
+func (c *Client) subject(ctx context.Context, ref, what string) (*host, reference, string, error) {
+	r, err := parseReference(ref, "latest")
+	if err != nil {
+		return nil, reference{}, "", err
+	}
+	h := c.host(r.registry)
+	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
+		return nil, reference{}, "", c.clean(fmt.Errorf("%s %s: %w", what, r, err))
+	}
+	if r.digest != "" {
+		return h, r, r.digest, nil
+	}
+	d, found, err := h.headManifest(ctx, r.repo, r.tag, false)
+	if err != nil {
+		return nil, reference{}, "", c.clean(fmt.Errorf("resolving %s: %w", r, err))
+	}
+	if !found {
+		return nil, reference{}, "", fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+	}
+	return h, r, d.Digest, nil
 }
 
 // attachments looks up the three cosign tags and the referrers of subject,
@@ -128,64 +135,42 @@ func (h *host) attachments(ctx context.Context, repo, subject string) ([]Attachm
 // the registry has it, else the fallback tag's index. A fallback tag that
 // is not an index of other manifests (GitLab aliases it to the subject
 // itself) lists nothing. The subject itself and duplicates are dropped.
+// While the host's support is unknown, the API and the fallback tag are
+// read at once: the first answer of a registry without the API costs no
+// second round trip.
 func (h *host) referrers(ctx context.Context, repo, subject string) ([]Descriptor, error) {
 	var list []Descriptor
-	useFallback := h.referrersState.Load() == referrersFallback
-	if !useFallback {
+	var err error
+	switch h.referrersState.Load() {
+	case referrersFallback:
+		list, err = h.fallbackReferrers(ctx, repo, subject)
+	case referrersAPI:
 		var known bool
-		err := h.fetch(ctx, call{
-			method: http.MethodGet,
-			url:    h.url("/v2/" + repo + "/referrers/" + subject),
-			header: http.Header{"Accept": {mediaOCIIndex}},
-			ok:     []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed},
-		}, func(resp *http.Response) error {
-			if resp.StatusCode == http.StatusOK && contentType(resp.Header) == mediaOCIIndex {
-				b, err := readLimited(resp.Body, manifestLimit)
-				if err != nil {
-					return fmt.Errorf("reading referrers: %w", err)
-				}
-				var idx manifest
-				if err := json.Unmarshal(b, &idx); err != nil {
-					return fmt.Errorf("parsing referrers: %w", err)
-				}
-				h.referrersState.Store(referrersAPI)
-				known = true
-				for _, e := range idx.Manifests {
-					list = append(list, e.Descriptor)
-				}
-				return nil
-			}
-			if resp.StatusCode == http.StatusNotFound && strings.Contains(peekCodes(resp), "NAME_UNKNOWN") {
-				// The repository does not exist yet: nothing refers to
-				// anything in it, and nothing is learnt about the API.
-				known = true
-				return nil
-			}
-			h.referrersState.Store(referrersFallback)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if list, known, err = h.apiReferrers(ctx, repo, subject); err == nil && !known {
+			list, err = h.fallbackReferrers(ctx, repo, subject)
 		}
-		useFallback = !known
+	default:
+		var fallback []Descriptor
+		var ferr error
+		done := make(chan struct{})
+		fctx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer close(done)
+			fallback, ferr = h.fallbackReferrers(fctx, repo, subject)
+		}()
+		var known bool
+		list, known, err = h.apiReferrers(ctx, repo, subject)
+		if err != nil || known {
+			cancel()
+			<-done
+			break
+		}
+		<-done
+		cancel()
+		list, err = fallback, ferr
 	}
-	if useFallback {
-		raw, d, err := h.getManifest(ctx, repo, cosignTag(subject, ""))
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil, nil
-		case err != nil:
-			return nil, fmt.Errorf("reading referrers fallback tag: %w", err)
-		case d.Digest == subject || d.MediaType != mediaOCIIndex:
-			return nil, nil
-		}
-		var idx manifest
-		if err := json.Unmarshal(raw, &idx); err != nil {
-			return nil, fmt.Errorf("parsing referrers fallback tag: %w", err)
-		}
-		for _, e := range idx.Manifests {
-			list = append(list, e.Descriptor)
-		}
+	if err != nil {
+		return nil, err
 	}
 	var out []Descriptor
 	for _, d := range list {
@@ -195,6 +180,66 @@ func (h *host) referrers(ctx context.Context, repo, subject string) ([]Descripto
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// apiReferrers asks the referrers API; known is false when the answer says
+// the registry does not have it (the fallback tag must be read).
+func (h *host) apiReferrers(ctx context.Context, repo, subject string) (list []Descriptor, known bool, err error) {
+	err = h.fetch(ctx, call{
+		method: http.MethodGet,
+		url:    h.url("/v2/" + repo + "/referrers/" + subject),
+		header: http.Header{"Accept": {mediaOCIIndex}},
+		ok:     []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable, http.StatusMethodNotAllowed},
+	}, func(resp *http.Response) error {
+		list, known = nil, false
+		if resp.StatusCode == http.StatusOK && contentType(resp.Header) == mediaOCIIndex {
+			b, err := readLimited(resp.Body, manifestLimit)
+			if err != nil {
+				return fmt.Errorf("reading referrers: %w", err)
+			}
+			var idx manifest
+			if err := json.Unmarshal(b, &idx); err != nil {
+				return fmt.Errorf("parsing referrers: %w", err)
+			}
+			h.referrersState.Store(referrersAPI)
+			known = true
+			for _, e := range idx.Manifests {
+				list = append(list, e.Descriptor)
+			}
+			return nil
+		}
+		if resp.StatusCode == http.StatusNotFound && strings.Contains(peekCodes(resp), "NAME_UNKNOWN") {
+			// The repository does not exist yet: nothing refers to
+			// anything in it, and nothing is learnt about the API.
+			known = true
+			return nil
+		}
+		h.referrersState.Store(referrersFallback)
+		return nil
+	})
+	return list, known, err
+}
+
+// fallbackReferrers reads the referrers fallback tag of subject.
+func (h *host) fallbackReferrers(ctx context.Context, repo, subject string) ([]Descriptor, error) {
+	raw, d, err := h.getManifest(ctx, repo, cosignTag(subject, ""))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading referrers fallback tag: %w", err)
+	case d.Digest == subject || d.MediaType != mediaOCIIndex:
+		return nil, nil
+	}
+	var idx manifest
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("parsing referrers fallback tag: %w", err)
+	}
+	var list []Descriptor
+	for _, e := range idx.Manifests {
+		list = append(list, e.Descriptor)
+	}
+	return list, nil
 }
 
 // peekCodes returns the registry error codes of a (small) error body.

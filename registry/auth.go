@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -19,9 +20,30 @@ import (
 )
 
 // host is everything the client keeps per registry host, shared by all its
-// operations: the scheme found by the ping, the credentials, and one bearer
-// token whose scopes grow to cover every repository the client touched, so
-// a promotion inside one registry needs one token exchange.
+// operations: the scheme and the authentication the registry wants, the
+// credentials, and one bearer token whose scopes grow to cover every
+// repository the client touched, so a promotion inside one registry needs
+// one token exchange.
+//
+// Nothing is asked of a registry before the first real request: there is
+// no ping first. The first request to a host is sent without credentials
+// (over HTTPS and, for a host allowed plain HTTP, over plain HTTP at once),
+// and its answer says what the host wants: a 401 carries the challenge,
+// which is answered (credentials loaded, a token exchanged) before the
+// request is sent again; a success means none is needed. Requests that
+// arrive meanwhile wait for that answer, so a host costs one challenge, not
+// one per request, and an anonymous registry costs no round trip for
+// authentication at all.
+//
+// "Not found" (or "forbidden") from a host that was not asked is not
+// proof: a registry that wants credentials may hide what exists from a
+// client without them, and believing it could take an existing immutable
+// tag for an absent one. So such an answer is believed only once GET /v2/
+// has said the host wants no credentials (ping), or from a repository that
+// has answered without them (access is granted per repository, not per
+// tag); when the ping asks for credentials, the request is sent again with
+// them. A write (or a request with a body) that happens to be first pings
+// before it is sent.
 type host struct {
 	name     string
 	keychain authn.Keychain
@@ -34,18 +56,36 @@ type host struct {
 	// (referrersUnknown until an answer tells).
 	referrersState atomic.Int32
 
-	// mu serializes the ping and token exchanges.
-	mu        sync.Mutex
-	ready     bool
-	scheme    string
-	challenge *transport.Challenge // nil when the registry needs no auth
-	auth      authn.Authenticator
-	scopes    []string
+	// authLock serializes what changes the credentials requests carry
+	// (loading them, token exchanges). It is a channel so that waiting
+	// for it ends with the context.
+	authLock chan struct{}
 
-	// tok guards what requests read on every round trip.
-	tok     sync.RWMutex
-	header  string // the Authorization header value, "" for none
-	gen     int    // bumped on every new header
+	// mu guards the fields below. It is never held across a request.
+	mu sync.Mutex
+	// known is set once an answer has said which scheme and which
+	// authentication the host wants; probing is closed when the request
+	// finding out is done (nil when none is).
+	known   bool
+	probing chan struct{}
+	// scheme is "https", or "http" once a host allowed plain HTTP turned
+	// out to speak only that; "" until known.
+	scheme    string
+	challenge *transport.Challenge // nil when the registry asked for none
+	// pinged says GET /v2/ answered 200: the host wants no credentials
+	// at all. Until then, a host whose answers needed none is only
+	// presumed anonymous: its "not found" answers are confirmed by a
+	// ping before they are believed (see confirm).
+	pinged bool
+	// open are the repositories that answered a request without
+	// credentials: access is granted per repository, so their "not found"
+	// answers can be believed without a ping.
+	open    map[string]bool
+	auth    authn.Authenticator // nil until a challenge made it needed
+	scopes  []string            // every scope asked for
+	granted map[string]bool     // the scopes the current token covers
+	header  string              // the Authorization header value, "" for none
+	gen     int                 // bumped on every new header
 	secrets []string
 }
 
@@ -56,7 +96,7 @@ func newHost(name string, o *options, plain http.RoundTripper) *host {
 		retry:    o.retry,
 		plainOK:  o.plainAllowed(name),
 		plain:    plain,
-		scheme:   "https",
+		authLock: make(chan struct{}, 1),
 	}
 	h.client = &http.Client{
 		Transport:     &authTransport{h: h, inner: plain},
@@ -65,80 +105,236 @@ func newHost(name string, o *options, plain http.RoundTripper) *host {
 	return h
 }
 
-// url is the absolute URL of a registry path.
-func (h *host) url(path string) string { return h.scheme + "://" + h.name + path }
+// url is the absolute URL of a registry path. Before the scheme is known
+// it says https; send rewrites it once the scheme is known.
+func (h *host) url(path string) string { return h.currentScheme() + "://" + h.name + path }
 
-// prepare pings the registry once and makes sure the token (if the
-// registry uses tokens) covers scopes. Scopes are
-// "repository:<path>:pull" or "repository:<path>:pull,push".
-func (h *host) prepare(ctx context.Context, scopes ...string) error {
+func (h *host) currentScheme() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.ready {
-		if err := h.retry.retry(ctx, func(int) error { return h.ping(ctx) }); err != nil {
-			return named(err, "reaching registry %s: %w", h.name)
-		}
-		h.ready = true
+	if h.scheme == "" {
+		return "https"
 	}
-	if h.challenge == nil || !strings.EqualFold(h.challenge.Scheme, "bearer") {
+	return h.scheme
+}
+
+// lock takes authLock, or gives up when ctx ends.
+func (h *host) lock(ctx context.Context) error {
+	select {
+	case h.authLock <- struct{}{}:
 		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	missing := false
+}
+
+func (h *host) unlock() { <-h.authLock }
+
+// prepare makes sure the bearer token, if the registry uses tokens, covers
+// scopes ("repository:<path>:pull" or "repository:<path>:pull,push"). Before
+// the host's first answer it only notes them: the token exchange that
+// answers the first challenge covers them all at once.
+func (h *host) prepare(ctx context.Context, scopes ...string) error {
+	h.mu.Lock()
 	for _, s := range scopes {
 		if !slices.Contains(h.scopes, s) {
 			h.scopes = append(h.scopes, s)
-			missing = true
 		}
 	}
-	h.tok.RLock()
-	have := h.header != ""
-	h.tok.RUnlock()
-	if !missing && have {
+	needed := h.known && isBearer(h.challenge) && !h.covers(scopes)
+	h.mu.Unlock()
+	if !needed {
+		return nil
+	}
+	if err := h.lock(ctx); err != nil {
+		return err
+	}
+	defer h.unlock()
+	h.mu.Lock()
+	needed = !h.covers(scopes) // another exchange may have covered them
+	h.mu.Unlock()
+	if !needed {
 		return nil
 	}
 	return h.exchange(ctx)
 }
 
-// ping finds the scheme and the authentication the registry wants: GET
-// /v2/ over HTTPS, and over plain HTTP when HTTPS meets a plain HTTP
-// server and the host is allowed it.
-func (h *host) ping(ctx context.Context) error {
-	var resp *http.Response
-	var err error
-	if h.plainOK {
-		resp, err = h.racePing(ctx)
-	} else if resp, err = h.pingScheme(ctx, "https"); err != nil && isPlainHTTPAnswer(err) {
-		return &InsecureError{Registry: h.name}
+// covers reports whether the current token covers every scope (h.mu held).
+func (h *host) covers(scopes []string) bool {
+	if h.header == "" {
+		return false
 	}
-	if err != nil {
-		return h.transportError(err)
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
-	switch resp.StatusCode {
-	case http.StatusOK:
-		h.challenge = nil
-		return nil
-	case http.StatusUnauthorized:
-		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
-		if !ok {
-			return fmt.Errorf("registry %s answered 401 without a Basic or Bearer challenge", h.name)
+	for _, s := range scopes {
+		if !h.granted[s] {
+			return false
 		}
-		c.Insecure = h.scheme == "http"
-		h.challenge = c
-		return h.loadCredentials(ctx)
-	default:
-		return newResponseError(resp, h.retry.Now())
+	}
+	return true
+}
+
+func isBearer(c *transport.Challenge) bool {
+	return c != nil && strings.EqualFold(c.Scheme, "bearer")
+}
+
+// await returns once the host's scheme and authentication are known, or
+// with probe set when the caller's request is to find them out (it must
+// then call endProbe).
+func (h *host) await(ctx context.Context) (probe bool, err error) {
+	for {
+		h.mu.Lock()
+		if h.known {
+			h.mu.Unlock()
+			return false, nil
+		}
+		if h.probing == nil {
+			h.probing = make(chan struct{})
+			h.mu.Unlock()
+			return true, nil
+		}
+		wait := h.probing
+		h.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 	}
 }
 
-// racePing is the ping of a host allowed plain HTTP: HTTPS and plain HTTP
-// at once. HTTPS wins whenever it answers (or fails in any other way than
-// meeting a plain HTTP server), exactly as if plain HTTP were tried only
-// after it; the plain answer is used only in that one case, and then it
-// arrives a round trip (a TCP connection and a request) sooner. The plain
-// request carries no credentials.
-func (h *host) racePing(ctx context.Context) (*http.Response, error) {
+// endProbe ends a probe; known says whether it found out. When it did not
+// (the request failed), the next request probes again.
+func (h *host) endProbe(known bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if known {
+		h.known = true
+	}
+	close(h.probing)
+	h.probing = nil
+}
+
+// probe sends c as the host's first request and learns from its answer
+// what the host wants (see host). A write or a request with a body is not
+// sent blind: a ping finds out first.
+func (h *host) probe(ctx context.Context, c call) (*http.Response, error) {
+	ended := false
+	end := func(known bool) {
+		if !ended {
+			ended = true
+			h.endProbe(known)
+		}
+	}
+	defer end(false)
+	if (c.method != http.MethodGet && c.method != http.MethodHead) || c.body != nil {
+		if err := h.pingAndAnswer(ctx); err != nil {
+			return nil, err
+		}
+		end(true)
+		return h.sendKnown(ctx, c)
+	}
+	resp, err := h.first(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		drain(resp)
+		ch, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
+		if !ok {
+			return nil, fmt.Errorf("registry %s answered 401 without a Basic or Bearer challenge", h.name)
+		}
+		if err := h.authenticate(ctx, ch); err != nil {
+			return nil, err
+		}
+		// The requests waiting go now, with this one's second try.
+		end(true)
+		return h.sendKnown(ctx, c)
+	case resp.StatusCode < 300:
+		h.mu.Lock()
+		h.challenge = nil
+		h.mu.Unlock()
+		end(true)
+		if u, err := url.Parse(c.url); err == nil {
+			h.readable(u.Path)
+		}
+		return resp, nil
+	case slices.Contains(c.ok, resp.StatusCode):
+		// "Not there", "not yours", "no such API": a registry that wants
+		// credentials may hide what an anonymous client may not see.
+		// Only a ping tells; believing the answer could take an existing
+		// immutable tag for an absent one.
+		if err := bufferBody(resp); err != nil {
+			return nil, h.transportError(err)
+		}
+		if err := h.pingAndAnswer(ctx); err != nil {
+			return nil, err
+		}
+		end(true)
+		h.mu.Lock()
+		anonymous := h.challenge == nil
+		h.mu.Unlock()
+		if !anonymous {
+			return h.sendKnown(ctx, c)
+		}
+		return resp, nil
+	default:
+		// A failure says nothing about authentication.
+		defer resp.Body.Close()
+		return nil, h.statusError(resp)
+	}
+}
+
+// answer is resp as the answer to c: the caller's when its status is one c
+// expects, else an error.
+func (h *host) answer(resp *http.Response, c call) (*http.Response, error) {
+	if slices.Contains(c.ok, resp.StatusCode) {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, h.statusError(resp)
+}
+
+// first sends c without credentials: over HTTPS, and for a host allowed
+// plain HTTP over plain HTTP at the same time. HTTPS wins whenever it
+// answers (or fails in any other way than meeting a plain HTTP server),
+// exactly as if plain HTTP were tried only after it; the plain answer is
+// used only in that one case, and then it arrives a round trip (a TCP
+// connection and a request) sooner. The scheme that answered is the
+// host's from then on.
+func (h *host) first(ctx context.Context, c call) (*http.Response, error) {
+	send := func(ctx context.Context, scheme string) (*http.Response, error) {
+		req, err := h.request(ctx, c, scheme)
+		if err != nil {
+			return nil, err
+		}
+		cl := http.Client{Transport: h.plain, CheckRedirect: checkRedirect}
+		return cl.Do(req)
+	}
+	resp, err := h.race(ctx, send)
+	if err != nil {
+		return nil, h.transportError(err)
+	}
+	return resp, nil
+}
+
+// race runs send over HTTPS, and for a host allowed plain HTTP over plain
+// HTTP at once (see first), and sets the host's scheme from the winner.
+func (h *host) race(ctx context.Context, send func(context.Context, string) (*http.Response, error)) (*http.Response, error) {
+	setScheme := func(s string) {
+		h.mu.Lock()
+		h.scheme = s
+		h.mu.Unlock()
+	}
+	if !h.plainOK {
+		resp, err := send(ctx, "https")
+		if err != nil && isPlainHTTPAnswer(err) {
+			return nil, &InsecureError{Registry: h.name}
+		}
+		if err == nil {
+			setScheme("https")
+		}
+		return resp, err
+	}
 	type answer struct {
 		resp *http.Response
 		err  error
@@ -146,10 +342,10 @@ func (h *host) racePing(ctx context.Context) (*http.Response, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	plain := make(chan answer, 1)
 	go func() {
-		r, err := h.pingScheme(pctx, "http")
+		r, err := send(pctx, "http")
 		plain <- answer{r, err}
 	}()
-	resp, err := h.pingScheme(ctx, "https")
+	resp, err := send(ctx, "https")
 	if err == nil || !isPlainHTTPAnswer(err) {
 		cancel()
 		go func() {
@@ -157,6 +353,9 @@ func (h *host) racePing(ctx context.Context) (*http.Response, error) {
 				a.resp.Body.Close()
 			}
 		}()
+		if err == nil {
+			setScheme("https")
+		}
 		return resp, err
 	}
 	a := <-plain
@@ -164,7 +363,7 @@ func (h *host) racePing(ctx context.Context) (*http.Response, error) {
 		cancel()
 		return nil, a.err
 	}
-	h.scheme = "http"
+	setScheme("http")
 	a.resp.Body = cancelOnClose{ReadCloser: a.resp.Body, cancel: cancel}
 	return a.resp, nil
 }
@@ -181,17 +380,173 @@ func (c cancelOnClose) Close() error {
 	return err
 }
 
-func (h *host) pingScheme(ctx context.Context, scheme string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
-	if err != nil {
-		return nil, err
+// ping asks GET /v2/ what the host wants, over the host's scheme (both at
+// once while it is not known, see first): nil for nothing (the host is
+// then known to be anonymous), else the challenge to answer.
+func (h *host) ping(ctx context.Context) (*transport.Challenge, error) {
+	send := func(ctx context.Context, scheme string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
+		if err != nil {
+			return nil, err
+		}
+		c := http.Client{Transport: h.plain, CheckRedirect: checkRedirect}
+		return c.Do(req)
 	}
-	c := http.Client{Transport: h.plain, CheckRedirect: checkRedirect}
-	return c.Do(req)
+	h.mu.Lock()
+	scheme := h.scheme
+	h.mu.Unlock()
+	var resp *http.Response
+	var err error
+	if scheme != "" {
+		resp, err = send(ctx, scheme)
+	} else {
+		resp, err = h.race(ctx, send)
+	}
+	if err != nil {
+		return nil, h.transportError(err)
+	}
+	defer drain(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		h.mu.Lock()
+		h.challenge, h.pinged = nil, true
+		h.mu.Unlock()
+		return nil, nil
+	case http.StatusUnauthorized:
+		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
+		if !ok {
+			return nil, fmt.Errorf("registry %s answered 401 without a Basic or Bearer challenge", h.name)
+		}
+		return c, nil
+	default:
+		return nil, newResponseError(resp, h.retry.Now())
+	}
+}
+
+// pingAndAnswer pings and answers the challenge, if any.
+func (h *host) pingAndAnswer(ctx context.Context) error {
+	c, err := h.ping(ctx)
+	if err != nil || c == nil {
+		return err
+	}
+	return h.authenticate(ctx, c)
+}
+
+// presumedAnonymous reports whether a "not found" answer to req, sent
+// without credentials, must be confirmed by a ping: the host's answers
+// needed none so far, no ping has said it wants none, and req's repository
+// has not answered anything yet.
+func (h *host) presumedAnonymous(req *http.Request) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.known && h.challenge == nil && !h.pinged && !h.open[repositoryOf(req.URL.Path)]
+}
+
+// readable notes that the repository of a request path answered without
+// credentials.
+func (h *host) readable(path string) {
+	repo := repositoryOf(path)
+	if repo == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.open == nil {
+		h.open = map[string]bool{}
+	}
+	h.open[repo] = true
+}
+
+// repositoryOf is the repository a registry API path is about ("" for
+// none): /v2/<repo>/manifests/…, /blobs/…, /tags/list, /referrers/….
+func repositoryOf(path string) string {
+	p, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return ""
+	}
+	for _, marker := range []string{"/manifests/", "/blobs/", "/tags/", "/referrers/"} {
+		if i := strings.LastIndex(p, marker); i > 0 {
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// confirm pings a host presumed anonymous (its answers so far needed no
+// credentials), once: a registry that wants credentials may answer "not
+// found" or "forbidden" to a client without them for what exists, and
+// believing it could take an existing immutable tag for an absent one.
+// When the ping asks for credentials they are loaded; the caller then
+// sends its request again.
+func (h *host) confirm(ctx context.Context) error {
+	if err := h.lock(ctx); err != nil {
+		return err
+	}
+	defer h.unlock()
+	h.mu.Lock()
+	settled := h.pinged || h.challenge != nil
+	h.mu.Unlock()
+	if settled {
+		return nil
+	}
+	c, err := h.ping(ctx)
+	if err != nil || c == nil {
+		return err
+	}
+	return h.authenticateLocked(ctx, c)
+}
+
+// authenticate answers a challenge: the credentials for the host, and for
+// a bearer challenge a token covering every scope asked for so far (and
+// the one the challenge names).
+func (h *host) authenticate(ctx context.Context, c *transport.Challenge) error {
+	if err := h.lock(ctx); err != nil {
+		return err
+	}
+	defer h.unlock()
+	return h.authenticateLocked(ctx, c)
+}
+
+// authenticateLocked is authenticate for a caller holding authLock.
+func (h *host) authenticateLocked(ctx context.Context, c *transport.Challenge) error {
+	h.mu.Lock()
+	c.Insecure = h.scheme == "http"
+	h.challenge = c
+	if s := c.Parameters["scope"]; s != "" && isBearer(c) && !slices.Contains(h.scopes, s) {
+		h.scopes = append(h.scopes, s)
+	}
+	h.mu.Unlock()
+	if err := h.loadCredentials(ctx); err != nil {
+		return err
+	}
+	if isBearer(c) {
+		return h.exchange(ctx)
+	}
+	return nil
+}
+
+// drain reads what is left of a small body and closes it, so that the
+// connection can serve the next request.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
+	resp.Body.Close()
+}
+
+// bufferBody reads a small answer's body into memory, so that the
+// connection is free while the caller decides what to do with it.
+func bufferBody(resp *http.Response) error {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
 }
 
 // loadCredentials resolves the keychain for the host and, for Basic
-// registries, fixes the header every request carries.
+// registries, fixes the header every request carries. The caller holds
+// authLock.
 func (h *host) loadCredentials(ctx context.Context) error {
 	reg, err := name.NewRegistry(h.name, name.WeakValidation)
 	if err != nil {
@@ -222,11 +577,11 @@ func (h *host) loadCredentials(ctx context.Context) error {
 		header = "Basic " + enc
 		secrets = append(secrets, enc)
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.auth = auth
-	h.tok.Lock()
-	defer h.tok.Unlock()
 	h.secrets = append(h.secrets, secrets...)
-	if !strings.EqualFold(h.challenge.Scheme, "bearer") {
+	if !isBearer(h.challenge) {
 		h.header = header
 		h.gen++
 	}
@@ -234,15 +589,18 @@ func (h *host) loadCredentials(ctx context.Context) error {
 }
 
 // exchange trades the credentials for a bearer token covering h.scopes.
-// The caller holds h.mu.
+// The caller holds authLock.
 func (h *host) exchange(ctx context.Context) error {
 	reg, err := name.NewRegistry(h.name, name.WeakValidation)
 	if err != nil {
 		return fmt.Errorf("registry %q: %v: %w", h.name, err, ErrInvalidReference)
 	}
+	h.mu.Lock()
+	auth, scopes, challenge := h.auth, slices.Clone(h.scopes), h.challenge
+	h.mu.Unlock()
 	var tok *transport.Token
 	err = h.retry.retry(ctx, func(int) error {
-		t, err := transport.Exchange(ctx, reg, h.auth, h.plain, h.scopes, h.challenge)
+		t, err := transport.Exchange(ctx, reg, auth, h.plain, scopes, challenge)
 		if err != nil {
 			return h.exchangeError(err)
 		}
@@ -250,7 +608,8 @@ func (h *host) exchange(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return named(err, "authenticating to %s: %w", h.name)
+		// Retried already: the request that needed the token is not.
+		return &errFinal{err: named(err, "authenticating to %s: %w", h.name)}
 	}
 	t := tok.Token
 	if t == "" {
@@ -259,10 +618,14 @@ func (h *host) exchange(ctx context.Context) error {
 	if t == "" {
 		return fmt.Errorf("authenticating to %s: the token server sent no token", h.name)
 	}
-	h.tok.Lock()
-	defer h.tok.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.header = "Bearer " + t
 	h.gen++
+	h.granted = map[string]bool{}
+	for _, s := range scopes {
+		h.granted[s] = true
+	}
 	h.secrets = append(h.secrets, t)
 	if tok.RefreshToken != "" {
 		h.secrets = append(h.secrets, tok.RefreshToken)
@@ -287,36 +650,64 @@ func (h *host) exchangeError(err error) error {
 
 // current is the Authorization header and its generation.
 func (h *host) current() (string, int) {
-	h.tok.RLock()
-	defer h.tok.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return h.header, h.gen
 }
 
 // secretList is every secret the host has seen, for redaction.
 func (h *host) secretList() []string {
-	h.tok.RLock()
-	defer h.tok.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	return slices.Clone(h.secrets)
 }
 
-// refresh gets a new token after a 401 on a request sent with generation
-// gen, adding the scope the challenge asked for. A refresh another request
-// already did is not repeated.
-func (h *host) refresh(ctx context.Context, gen int, scope string) error {
+// refresh answers a 401 to a request sent with generation gen of the
+// header: a bearer token renewed (adding the scope the challenge asks
+// for), or, on a host whose first answer needed no credentials, the
+// challenge answered now (anonymous reads, authenticated writes). What
+// another request already did is not repeated.
+func (h *host) refresh(ctx context.Context, gen int, c *transport.Challenge, path string) error {
+	if err := h.lock(ctx); err != nil {
+		return err
+	}
+	defer h.unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, g := h.current(); g != gen {
+	done := h.gen != gen
+	first := h.challenge == nil
+	hidden := h.pinged && !h.open[repositoryOf(path)]
+	basic := !first && !isBearer(h.challenge)
+	h.mu.Unlock()
+	if done {
 		return nil
 	}
-	if scope != "" && !slices.Contains(h.scopes, scope) {
+	if first {
+		if hidden {
+			// The host said it wants no credentials, and "not found"
+			// answers about this repository were believed on that word
+			// alone: authenticating now could make a write of what they
+			// hid. The 401 stands.
+			return nil
+		}
+		return h.authenticateLocked(ctx, c)
+	}
+	if basic {
+		// The Basic credentials were loaded already: nothing to renew.
+		return nil
+	}
+	h.mu.Lock()
+	if scope := c.Parameters["scope"]; scope != "" && !slices.Contains(h.scopes, scope) {
 		h.scopes = append([]string{scope}, h.scopes...)
 	}
+	h.mu.Unlock()
 	return h.exchange(ctx)
 }
 
 // authTransport adds the host's credentials to requests for the host (and
-// only the host: a redirect to blob storage never carries them) and renews
-// an expired or too narrow bearer token once on a 401.
+// only the host: a redirect to blob storage never carries them) and, once,
+// answers a 401 that a fresh token or the host's first challenge can
+// resolve: an expired or too narrow bearer token, or credentials a host
+// that let anonymous requests through wants after all (for a write).
 type authTransport struct {
 	h     *host
 	inner http.RoundTripper
@@ -328,25 +719,44 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	header, gen := t.h.current()
 	resp, err := t.inner.RoundTrip(withAuth(req, header))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(header, "Bearer ") {
-		return resp, err
-	}
-	c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
-	if !ok || !strings.EqualFold(c.Scheme, "bearer") {
-		return resp, nil
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
-	resp.Body.Close()
-	if err := t.h.refresh(req.Context(), gen, c.Parameters["scope"]); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	header, _ = t.h.current()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
+		renew := ok && isBearer(c) && strings.HasPrefix(header, "Bearer ")
+		if !renew && !(ok && header == "") {
+			return resp, nil
+		}
+		if err := t.h.refresh(req.Context(), gen, c, req.URL.Path); err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+	case resp.StatusCode < 300 && header == "":
+		t.h.readable(req.URL.Path)
+		return resp, nil
+	case (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden) && header == "" && t.h.presumedAnonymous(req):
+		if err := bufferBody(resp); err != nil {
+			return nil, err
+		}
+		if err := t.h.confirm(req.Context()); err != nil {
+			return nil, err
+		}
+	default:
+		return resp, nil
+	}
+	if header, _ = t.h.current(); header == "" {
+		// No credentials to answer with: the answer stands.
+		return resp, nil
+	}
+	drain(resp)
 	retry := withAuth(req, header)
 	if req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
 			// A streamed body cannot be sent twice; the caller's retry
-			// reopens it with the new token in place.
-			return nil, &errRetry{err: fmt.Errorf("%s %s: token renewed", req.Method, req.URL.Path)}
+			// reopens it with the new credentials in place.
+			return nil, &errRetry{err: fmt.Errorf("%s %s: credentials renewed", req.Method, req.URL.Path)}
 		}
 		body, err := req.GetBody()
 		if err != nil {

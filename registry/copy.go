@@ -25,6 +25,11 @@ type CopyOptions struct {
 	// NoAttachments skips the cosign tags (sha256-<hex>.sig|.att|.sbom) and
 	// OCI referrers of the digest and of its child manifests.
 	NoAttachments bool
+	// Known are destination tags (the exact tag, Tags) the caller has just
+	// read, and what they name: a zero Descriptor for a tag that is
+	// absent. Copy takes them as they are instead of checking them again.
+	// Default: every tag is checked.
+	Known map[string]Descriptor
 }
 
 // Action is what a copy did (or, in a dry run, would do) to a tag or an
@@ -91,11 +96,11 @@ type CopyResult struct {
 // manifests keep their bytes and media types, an index keeps every
 // platform and attestation manifest.
 //
-// The exact tag is dst's tag, else src's tag; it is checked first: absent
-// means copy, the same digest means nothing to copy (one HEAD at the
-// destination, and no source read at all when src carries the digest),
-// another digest is a *TagConflictError with nothing written, unless
-// opts.Force. Writes go blobs (only the missing ones; mounted inside one
+// The exact tag is dst's tag, else src's tag; it is checked first (unless
+// opts.Known says what it names): absent means copy, the same digest means
+// nothing to copy (one HEAD at the destination, and no source read at all
+// when src carries the digest), another digest is a *TagConflictError with
+// nothing written, unless opts.Force. Writes go blobs (only the missing ones; mounted inside one
 // registry) → child manifests by digest → attachments → the manifest under
 // the exact tag → opts.Tags in order, so a tag never names a manifest whose
 // content is not all there, and a copy that stops half-way is finished by
@@ -263,6 +268,10 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 			}
 		}
 		if cp.dst.tag == "" {
+			return nil
+		}
+		if d, ok := cp.opts.Known[cp.dst.tag]; ok {
+			have, found = d, d.Digest != ""
 			return nil
 		}
 		var err error
@@ -441,9 +450,14 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 	g.SetLimit(cp.jobs)
 	for i, t := range cp.opts.Tags {
 		g.Go(func() error {
-			have, found, err := cp.dh.headManifest(gctx, cp.dst.repo, t, true)
-			if err != nil {
-				return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
+			have, found := cp.opts.Known[t]
+			if found {
+				found = have.Digest != ""
+			} else {
+				var err error
+				if have, found, err = cp.dh.headManifest(gctx, cp.dst.repo, t, true); err != nil {
+					return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
+				}
 			}
 			results[i] = TagResult{Tag: t, Action: ActionCreated}
 			if found && have.Digest == dgst {

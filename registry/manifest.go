@@ -294,7 +294,11 @@ func (h *host) listTags(ctx context.Context, repo string) ([]string, error) {
 		}
 		var link string
 		notFound := false
+		current := next
 		err := h.fetch(ctx, call{method: http.MethodGet, url: next, ok: []int{http.StatusOK, http.StatusNotFound}}, func(resp *http.Response) error {
+			// The page as it was asked for: its scheme is the host's,
+			// known only once the first request was answered.
+			current = resp.Request.URL.String()
 			if resp.StatusCode == http.StatusNotFound {
 				notFound = true
 				return nil
@@ -319,7 +323,7 @@ func (h *host) listTags(ctx context.Context, repo string) ([]string, error) {
 			return nil, fmt.Errorf("tag list page %s: %w", next, ErrNotFound)
 		}
 		tags = append(tags, page.Tags...)
-		next, err = nextPage(next, link)
+		next, err = nextPage(current, link)
 		if err != nil {
 			return nil, err
 		}

@@ -103,10 +103,22 @@ type errRetry struct{ err error }
 func (e *errRetry) Error() string { return e.err.Error() }
 func (e *errRetry) Unwrap() error { return e.err }
 
+// errFinal marks an error as final whatever its cause: it was retried
+// already (a token exchange, which has its own retries, failing under a
+// request that would otherwise retry it again).
+type errFinal struct{ err error }
+
+func (e *errFinal) Error() string { return e.err.Error() }
+func (e *errFinal) Unwrap() error { return e.err }
+
 // retryable reports whether err is transient: a retryable status, a reset
 // or dropped connection, or a timeout; never a cancelled context.
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ef *errFinal
+	if errors.As(err, &ef) {
 		return false
 	}
 	var er *errRetry

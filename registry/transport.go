@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -208,11 +207,42 @@ func (h *host) fetch(ctx context.Context, c call, read func(*http.Response) erro
 	})
 }
 
-// send is one try of c.
+// send is one try of c. The host's first request finds out what the host
+// wants (probe); the others wait for that and go with it.
 func (h *host) send(ctx context.Context, c call) (*http.Response, error) {
+	probe, err := h.await(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if probe {
+		return h.probe(ctx, c)
+	}
+	return h.sendKnown(ctx, c)
+}
+
+// sendKnown is one try of c once the host's scheme and authentication are
+// known.
+func (h *host) sendKnown(ctx context.Context, c call) (*http.Response, error) {
+	req, err := h.request(ctx, c, h.currentScheme())
+	if err != nil {
+		return nil, err
+	}
+	r, err := h.client.Do(req)
+	if err != nil {
+		return nil, h.transportError(err)
+	}
+	return h.answer(r, c)
+}
+
+// request builds c's request. A URL on the host itself gets scheme: URLs
+// are made before the host's scheme may be known.
+func (h *host) request(ctx context.Context, c call, scheme string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, c.method, c.url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if req.URL.Host == h.name && (req.URL.Scheme == "https" || req.URL.Scheme == "http") {
+		req.URL.Scheme = scheme
 	}
 	for k, v := range c.header {
 		req.Header[k] = v
@@ -224,15 +254,7 @@ func (h *host) send(ctx context.Context, c call) (*http.Response, error) {
 		}
 		req.Body, req.ContentLength = rc, n
 	}
-	r, err := h.client.Do(req)
-	if err != nil {
-		return nil, h.transportError(err)
-	}
-	if slices.Contains(c.ok, r.StatusCode) {
-		return r, nil
-	}
-	defer r.Body.Close()
-	return nil, h.statusError(r)
+	return req, nil
 }
 
 // statusError describes an unexpected status.

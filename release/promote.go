@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"golang.org/x/sync/errgroup"
@@ -16,10 +18,12 @@ import (
 
 // PromoteRegistry is what Promote and Retag need of registries: the reads
 // of Inspect (the same code `release inspect` runs, so promote tells what
-// an image is exactly as inspect does) and the digest-preserving Copy.
-// *registry.Client has it.
+// an image is exactly as inspect does), the attachments of a digest, and
+// the digest-preserving Copy. *registry.Client has it.
 type PromoteRegistry interface {
 	Images
+	Attachments(ctx context.Context, ref string) ([]registry.Attachment, error)
+	Referrers(ctx context.Context, ref string) ([]registry.Descriptor, error)
 	Copy(ctx context.Context, src, dst string, opts registry.CopyOptions) (*registry.CopyResult, error)
 }
 
@@ -132,24 +136,32 @@ const defaultPromoteJobs = 8
 // Promote copies the image Source names to Destination by digest, byte for
 // byte, and points the tags of the tag policy at it (SPEC §5):
 //
-//  1. it reads the source with Inspect (digest, version and revision per
-//     platform) while it lists the destination's tags;
+//  1. it reads the source (Inspect: digest, version and revision per
+//     platform; its attachments) and the destination (its tags, what the
+//     tags the version may get name, its copies of the attachments) at
+//     once, each read starting as soon as what it needs is known
+//     (readPromotion);
 //  2. it refuses an image without a revision unless AllowUnlabeled;
 //  3. the version is the source tag when it is one (VersionOfTag), else the
 //     version every platform's label agrees on;
 //  4. the tags are PlanTags of that version against the versions the
 //     destination's own tags name, with the sha tag of the revision;
-//  5. it checks every tag at the destination: an exact tag naming another
-//     image is ErrConflict (exit 3) with nothing written, unless Force;
-//     the images the moving tags name are inspected (Previous) before
-//     anything is written;
+//  5. every tag's state at the destination is known by then: an exact tag
+//     naming another image is ErrConflict (exit 3) with nothing written,
+//     unless Force; the images the moving tags name are inspected
+//     (Previous) before anything is written;
 //  6. Copy writes blobs, manifests, attachments, the exact tag, then the
 //     other tags in policy order, skipping tags that already name the
-//     digest.
+//     digest; it is told what each tag names (it does not read them
+//     again), and it is not called at all when every tag names the digest
+//     and the destination has every attachment.
 //
-// A promotion that has already happened costs the tag list and one HEAD
-// per tag at the destination (plus the signature lookups, unless
-// NoSignatures), and nothing is written.
+// A promotion that has already happened writes nothing and costs, at the
+// destination, the tag list and one HEAD per tag, plus a HEAD per cosign
+// tag the source has and the referrers lookup when it has referrers
+// (unless NoSignatures); its longest chain of sequential round trips is
+// the source's manifest and config reads followed by the sha tag's HEAD
+// (docs/promote.md).
 func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*PromoteResult, error) {
 	if deps.Registry == nil {
 		return nil, errors.New("promote: no registry client")
@@ -177,52 +189,11 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	reg := deps.Registry
 
-	// The source and the destination's tags at once: the two registries'
-	// round trips overlap. When the source tag names the version, the
-	// tags it may get are known already, and what they name is read at
-	// the same time too; the sha tag is read as soon as the source says
-	// its revision. A promotion that has already happened then costs the
-	// longer of the two registries' chains plus one round trip.
-	var (
-		info     *ImageInfo
-		noRev    error
-		listed   []string
-		early    map[string]tagState
-		shaEarly map[string]tagState
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	if v, ok := VersionOfTag(src.tag); ok {
-		g.Go(func() error {
-			var err error
-			early, err = resolveTags(gctx, reg, dst.repo, candidateTags(v, dst.tag, opts.Tags), jobs)
-			return err
-		})
-	}
-	g.Go(func() error {
-		var err error
-		info, err = Inspect(gctx, reg, opts.Source, InspectOptions{Jobs: jobs})
-		if errors.Is(err, ErrNoRevision) && info != nil {
-			noRev, err = err, nil
-		}
-		if errors.Is(err, registry.ErrNotFound) {
-			err = WithHint(err, "check the source reference; `release find REPO --commit SHA` lists the tags of a commit")
-		}
-		if err != nil || opts.Tags.NoSHATag || dst.tag != "" {
-			return err
-		}
-		if rev, _ := shaTagRevision(info, noRev != nil); rev != "" {
-			shaEarly, err = resolveTags(gctx, reg, dst.repo, []string{shaTag(rev)}, jobs)
-		}
-		return err
-	})
-	g.Go(func() error {
-		var err error
-		listed, err = reg.Tags(gctx, dst.repo)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	r, err := readPromotion(ctx, reg, opts, src, dst, jobs)
+	if err != nil {
 		return nil, err
 	}
+	info, noRev, listed := r.info, r.noRev, r.listed
 	if noRev != nil {
 		if !opts.AllowUnlabeled {
 			return nil, WithHint(fmt.Errorf("refusing to promote an image that cannot be traced to a commit: %w", noRev),
@@ -255,11 +226,7 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	deps.logf("promoting %s (%s, version %s) to %s: %s", opts.Source, info.Digest, orNone(res.Version), dst.repo, strings.Join(tagNames(plan), " "))
 
-	if early == nil {
-		early = map[string]tagState{}
-	}
-	maps.Copy(early, shaEarly)
-	states, err := checkTags(ctx, reg, dst.repo, plan, listed, early, jobs)
+	states, err := checkTags(ctx, reg, dst.repo, plan, listed, r.states, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -268,23 +235,28 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	res.Previous = previousImages(ctx, reg, dst.repo, states, info.Digest, jobs, deps)
 
-	// Copy: the exact tag always goes through the copy (which checks it
-	// again right before writing); the other tags only when they do not
-	// already name the digest.
+	// Copy, unless everything is there already: every tag names the
+	// digest and the destination has every attachment. The copy is told
+	// what the tags name (it does not read them again) and gets only the
+	// tags that do not name the digest yet, besides the exact tag.
 	exact := plan[0].Name
 	var moving []string
-	for _, s := range states[1:] {
-		if !s.unchanged(info.Digest) {
+	known := map[string]registry.Descriptor{}
+	for i, s := range states {
+		known[s.Name] = s.Desc
+		if i > 0 && !s.unchanged(info.Digest) {
 			moving = append(moving, s.Name)
 		}
 	}
+	attached := opts.NoSignatures || r.attachmentsThere
 	var cres *registry.CopyResult
-	if !states[0].unchanged(info.Digest) || len(moving) > 0 || !opts.NoSignatures {
+	if !states[0].unchanged(info.Digest) || len(moving) > 0 || !attached {
 		cres, err = reg.Copy(ctx, src.repo+"@"+info.Digest, dst.repo+":"+exact, registry.CopyOptions{
 			Tags:          moving,
 			Force:         opts.Force,
 			DryRun:        opts.DryRun,
 			NoAttachments: opts.NoSignatures,
+			Known:         known,
 		})
 		if err != nil {
 			return nil, err
@@ -297,9 +269,237 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 		res.BlobsSkipped = cres.BlobsSkipped
 		res.BytesCopied = cres.BytesCopied
 		res.Attachments = cres.Attachments
+	} else if !opts.NoSignatures {
+		for _, a := range r.attachments {
+			res.Attachments = append(res.Attachments, registry.AttachmentResult{Attachment: a, Action: registry.ActionUnchanged})
+		}
 	}
 	res.Tags, res.Previous = tagActions(ctx, reg, dst.repo, states, cres, res.Previous, info.Digest, jobs, deps)
 	return res, nil
+}
+
+// promoteReads is what a promotion reads before it decides anything.
+type promoteReads struct {
+	// info is the source image, as Inspect reads it; noRev is set when it
+	// names no revision (info is still there).
+	info  *ImageInfo
+	noRev error
+	// listed are the destination's tags.
+	listed []string
+	// states are the destination tags read so far (what they name).
+	states map[string]tagState
+	// attachments are the source's attachments of the digest;
+	// attachmentsThere says the destination has every one of them.
+	attachments      []registry.Attachment
+	attachmentsThere bool
+}
+
+// readPromotion reads the source and the destination at once, each read
+// starting as soon as what it needs is known, so that a promotion that has
+// already happened costs the longest chain of round trips it must make,
+// not their sum:
+//
+//   - at once: the source manifest, the destination's tag list, and, when
+//     the source tag is a version, the destination tags that version may
+//     get (the plan against an empty K: exact, X.Y, X, latest, channel;
+//     a superset of the plan against any K), or the tag DST names;
+//   - with the source digest: the source's configs (Inspect) and, unless
+//     NoSignatures, the source's attachments of the digest, then the
+//     destination's copies of those;
+//   - with the configs: the sha tag of the revision (no request when the
+//     tag list, already there, lacks it) and, when the version comes from
+//     the label, the tags it may get.
+func readPromotion(ctx context.Context, reg PromoteRegistry, opts PromoteOptions, src, dst imageRef, jobs int) (*promoteReads, error) {
+	r := &promoteReads{states: map[string]tagState{}}
+	var (
+		mu     sync.Mutex
+		asked  = map[string]bool{}   // tags being read or read
+		listed = make(chan struct{}) // closed once r.listed is read
+	)
+	g, gctx := errgroup.WithContext(ctx)
+
+	// resolve reads the tags not asked for yet; a tag the destination's
+	// list (when it is there already) lacks is absent without a request.
+	resolve := func(names []string) error {
+		var todo []string
+		mu.Lock()
+		var list []string
+		select {
+		case <-listed:
+			list = r.listed
+		default:
+		}
+		for _, n := range names {
+			if asked[n] {
+				continue
+			}
+			asked[n] = true
+			if list != nil && !slices.Contains(list, n) {
+				r.states[n] = tagState{}
+				continue
+			}
+			todo = append(todo, n)
+		}
+		mu.Unlock()
+		got, err := resolveTags(gctx, reg, dst.repo, todo, jobs)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		maps.Copy(r.states, got)
+		mu.Unlock()
+		return nil
+	}
+
+	g.Go(func() error {
+		tags, err := reg.Tags(gctx, dst.repo)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		r.listed = tags
+		if r.listed == nil {
+			r.listed = []string{}
+		}
+		close(listed)
+		mu.Unlock()
+		return nil
+	})
+	fromTag, versionTag := VersionOfTag(src.tag)
+	switch {
+	case versionTag:
+		g.Go(func() error { return resolve(candidateTags(fromTag, dst.tag, opts.Tags)) })
+	case dst.tag != "":
+		g.Go(func() error { return resolve([]string{dst.tag}) })
+	}
+	g.Go(func() error {
+		raw, d, err := reg.Manifest(gctx, opts.Source)
+		if errors.Is(err, registry.ErrNotFound) {
+			err = WithHint(err, "check the source reference; `release find REPO --commit SHA` lists the tags of a commit")
+		}
+		if err != nil {
+			return err
+		}
+		images := &knownManifest{Images: reg, ref: opts.Source, raw: raw, desc: d, reading: make(chan struct{})}
+		if !opts.NoSignatures {
+			g.Go(func() error {
+				// Once the configs' first request is started: on an
+				// HTTP/1.1 registry, the lookups would otherwise be likelier
+				// to take the connection the config read (the longer
+				// chain) reuses, and it would pay for a new one.
+				select {
+				case <-images.reading:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+				return r.readAttachments(gctx, reg, src, dst, d.Digest, jobs)
+			})
+		}
+		info, err := Inspect(gctx, images, opts.Source, InspectOptions{Jobs: jobs})
+		images.read()
+		if errors.Is(err, ErrNoRevision) && info != nil {
+			r.noRev, err = err, nil
+		}
+		if err != nil {
+			return err
+		}
+		r.info = info
+		// What the configs make known: the sha tag, and the tags of a
+		// version that only the label names.
+		var names []string
+		if !versionTag && !slices.Contains(info.Differs, KeyVersion) {
+			if v, ok := versionOfLabel(info.Version); ok {
+				names = candidateTags(v, dst.tag, opts.Tags)
+			}
+		}
+		if rev, _ := shaTagRevision(info, r.noRev != nil); rev != "" && !opts.Tags.NoSHATag && dst.tag == "" {
+			names = append(names, shaTag(rev))
+		}
+		return resolve(names)
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readAttachments reads the source's attachments of digest and whether the
+// destination has each of them: the same cosign tag naming the same
+// manifest, the same referrer.
+func (r *promoteReads) readAttachments(ctx context.Context, reg PromoteRegistry, src, dst imageRef, digest string, jobs int) error {
+	atts, err := reg.Attachments(ctx, src.repo+"@"+digest)
+	if err != nil {
+		return err
+	}
+	there := make([]bool, len(atts))
+	var refs []registry.Descriptor
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	if slices.ContainsFunc(atts, func(a registry.Attachment) bool { return a.Kind == "referrer" }) {
+		g.Go(func() error {
+			var err error
+			refs, err = reg.Referrers(gctx, dst.repo+"@"+digest)
+			return err
+		})
+	}
+	for i, a := range atts {
+		if a.Kind == "referrer" {
+			continue
+		}
+		g.Go(func() error {
+			d, err := reg.Resolve(gctx, dst.repo+":"+a.Tag)
+			var ae *registry.AuthError
+			switch {
+			case errors.Is(err, registry.ErrNotFound) || (errors.As(err, &ae) && ae.Status == http.StatusForbidden):
+				// Not there as far as this client can see: the copy
+				// decides (it takes 403 for absent, docs/registry.md).
+				return nil
+			case err != nil:
+				return fmt.Errorf("checking %s:%s: %w", dst.repo, a.Tag, err)
+			}
+			there[i] = d.Digest == a.Digest
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.attachments = atts
+	r.attachmentsThere = true
+	for i, a := range atts {
+		if a.Kind == "referrer" {
+			there[i] = slices.ContainsFunc(refs, func(d registry.Descriptor) bool { return d.Digest == a.Digest })
+		}
+		r.attachmentsThere = r.attachmentsThere && there[i]
+	}
+	return nil
+}
+
+// knownManifest is Images with one manifest already read, so that Inspect
+// does not read it again. reading is closed when Inspect starts its first
+// request (or is done).
+type knownManifest struct {
+	Images
+	ref     string
+	raw     []byte
+	desc    registry.Descriptor
+	reading chan struct{}
+	once    sync.Once
+}
+
+func (k *knownManifest) read() { k.once.Do(func() { close(k.reading) }) }
+
+func (k *knownManifest) Manifest(ctx context.Context, ref string) ([]byte, registry.Descriptor, error) {
+	if ref == k.ref {
+		return k.raw, k.desc, nil
+	}
+	k.read()
+	return k.Images.Manifest(ctx, ref)
+}
+
+func (k *knownManifest) Blob(ctx context.Context, ref string) ([]byte, error) {
+	k.read()
+	return k.Images.Blob(ctx, ref)
 }
 
 // promotedVersion is the version of SPEC §5.1: the source tag when it is a
@@ -409,6 +609,8 @@ type tagState struct {
 	plannedTag
 	Found  bool
 	Digest string
+	// Desc is what the tag names (zero when absent).
+	Desc registry.Descriptor
 }
 
 func (s tagState) unchanged(digest string) bool { return s.Found && s.Digest == digest }
@@ -460,7 +662,7 @@ func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []
 			case err != nil:
 				return fmt.Errorf("checking %s:%s: %w", repo, name, err)
 			}
-			states[i].Found, states[i].Digest = true, d.Digest
+			states[i].Found, states[i].Digest, states[i].Desc = true, d.Digest, d
 			return nil
 		})
 	}

@@ -510,6 +510,62 @@ func TestPromoteK(t *testing.T) {
 	}
 }
 
+// TestPromoteRerunBringsNewAttachments: a re-run that finds every tag in
+// place still brings the signatures and referrers added at the source
+// since, and only those; with nothing new it copies nothing.
+func TestPromoteRerunBringsNewAttachments(t *testing.T) {
+	staging, prod := registrytest.New(t), registrytest.New(t, registrytest.WithReferrersAPI(false))
+	img := labeled(1, "1.5.0", revA)
+	staging.PushImage(t, "app", "1.5.0", img)
+	sig := staging.PushSignature(t, "app", img.Digest, "sig", 7)
+	c := newImages(t)
+	opts := release.PromoteOptions{Source: staging.Host + "/app:1.5.0", Destination: prod.Host + "/app"}
+	if _, _, err := promote(t, c, opts); err != nil {
+		t.Fatal(err)
+	}
+
+	att := staging.PushSignature(t, "app", img.Digest, "att", 8)
+	sbom := staging.PushReferrer(t, "app", img.Descriptor(), "application/spdx+json", 9)
+	prod.Reset()
+	res, _, err := promote(t, c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]registry.Action{}
+	for _, a := range res.Attachments {
+		got[a.Kind+" "+a.Digest] = a.Action
+	}
+	want := map[string]registry.Action{
+		"sig " + sig.Digest:       registry.ActionUnchanged,
+		"att " + att.Digest:       registry.ActionCreated,
+		"referrer " + sbom.Digest: registry.ActionCreated,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("attachments (-want +got):\n%s", diff)
+	}
+	for _, a := range res.Tags {
+		if a.Action != registry.ActionUnchanged {
+			t.Errorf("re-run: %s %s", a.Tag, a.Action)
+		}
+	}
+	sameManifestIn(t, staging, "app", prod, "app", att.Digest)
+	sameManifestIn(t, staging, "app", prod, "app", sbom.Digest)
+
+	prod.Reset()
+	res, _, err = promote(t, c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := prod.Count(func(r registrytest.Request) bool { return r.Write() }); n != 0 {
+		t.Errorf("third run made %d writes:\n%s", n, prod.Summary())
+	}
+	for _, a := range res.Attachments {
+		if a.Action != registry.ActionUnchanged {
+			t.Errorf("third run: attachment %s %s", a.Kind, a.Action)
+		}
+	}
+}
+
 func TestPromoteDryRun(t *testing.T) {
 	staging, prod := registrytest.New(t), registrytest.New(t)
 	c := newImages(t)

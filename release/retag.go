@@ -133,7 +133,9 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 	res.Previous = previousImages(ctx, reg, ref.repo, states, desc.Digest, jobs, deps)
 
 	var moving []string
+	known := map[string]registry.Descriptor{}
 	for _, s := range states {
+		known[s.Name] = s.Desc
 		if !s.unchanged(desc.Digest) {
 			moving = append(moving, s.Name)
 		}
@@ -144,8 +146,9 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 		// No tag on either side: Copy writes no exact tag and checks
 		// nothing as immutable (done above, for every version tag); the
 		// manifest is already in the repository, so only tags are written.
+		// The tags were just read: the copy does not read them again.
 		cres, err = reg.Copy(ctx, ref.repo+"@"+desc.Digest, ref.repo, registry.CopyOptions{
-			Tags: moving, DryRun: opts.DryRun, NoAttachments: true,
+			Tags: moving, DryRun: opts.DryRun, NoAttachments: true, Known: known,
 		})
 		if err != nil {
 			return nil, err

@@ -88,9 +88,13 @@ func (r Request) String() string {
 	return s
 }
 
-// Auth reports a request of the authentication handshake (the ping and
-// token requests), which request budgets exclude.
-func (r Request) Auth() bool { return r.Kind == KindPing || r.Kind == KindToken }
+// Auth reports a request of the authentication handshake, which request
+// budgets exclude: the ping, token requests, and requests answered 401 (a
+// client learns the challenge from its first request and sends it again
+// with credentials, instead of pinging first).
+func (r Request) Auth() bool {
+	return r.Kind == KindPing || r.Kind == KindToken || r.Status == http.StatusUnauthorized
+}
 
 // Write reports a request that changes the registry (or tries to).
 func (r Request) Write() bool {

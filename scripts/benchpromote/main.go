@@ -1,10 +1,13 @@
 // Command benchpromote is the part of scripts/bench-promote written in Go:
-// it seeds a source registry with a large image, and it delays TCP traffic
-// to emulate a network round trip where the kernel has no netem. It is a
-// benchmark tool, not part of the product.
+// it seeds a source registry with a large image; it delays TCP traffic to
+// emulate a network round trip where the kernel has no netem; it traces
+// the requests of a promotion run in process (when each started and ended,
+// which opened a connection). It is a benchmark tool, not part of the
+// product.
 //
 //	benchpromote seed -registry HOST -repo REPO -tag TAG -mb 200 -layers 8
 //	benchpromote delay -listen ADDR -to ADDR -rtt 10ms
+//	benchpromote trace -ca CA -insecure HOST -runs 3 SRC DST
 package main
 
 import (
@@ -34,13 +37,15 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: benchpromote seed|delay [flags]")
+		return fmt.Errorf("usage: benchpromote seed|delay|trace [flags]")
 	}
 	switch args[0] {
 	case "seed":
 		return seed(ctx, args[1:])
 	case "delay":
 		return delay(ctx, args[1:])
+	case "trace":
+		return trace(ctx, args[1:])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
