@@ -28,10 +28,10 @@ const objectCacheSize = 32 * cache.MiByte
 // concurrent use (calls into go-git are serialised). Close releases the pack
 // files it keeps open.
 type Repo struct {
-	root   string // worktree root
-	gitDir string // the worktree's git directory (".git" or .git/worktrees/<name>)
-	// commonDir holds what worktrees share (objects, packed-refs): gitDir
-	// itself, or the main repository's for a linked worktree.
+	root string // worktree root
+	// commonDir holds what worktrees share (objects, packed-refs): the
+	// worktree's git directory itself, or the main repository's for a
+	// linked worktree.
 	commonDir string
 	git       string // path of the git binary, "" to never run it
 
@@ -92,8 +92,10 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		return nil, err
 	}
 
+	shared := gitDir // see Repo.commonDir
 	var dotFS billy.Filesystem = osfs.New(gitDir)
 	if commonDir != "" {
+		shared = commonDir
 		dotFS = dotgit.NewRepositoryFilesystem(dotFS, osfs.New(commonDir))
 	}
 	fsStorage := filesystem.NewStorageWithOptions(dotFS, cache.NewObjectLRU(objectCacheSize), filesystem.Options{
@@ -101,11 +103,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		// read re-opens the pack and rebuilds its scanner.
 		KeepDescriptors: true,
 	})
-	objects := filepath.Join(gitDir, "objects")
-	if commonDir != "" {
-		objects = filepath.Join(commonDir, "objects")
-	}
-	st := &storage{Storage: fsStorage, packs: newPackReader(objects)}
+	st := &storage{Storage: fsStorage, packs: newPackReader(filepath.Join(shared, "objects"))}
 	repo, err := git.Open(st, osfs.New(root))
 	if err != nil {
 		_ = st.Close()
@@ -114,11 +112,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 		}
 		return nil, fmt.Errorf("opening repository %s: %w", root, err)
 	}
-	shared := gitDir
-	if commonDir != "" {
-		shared = commonDir
-	}
-	return &Repo{root: root, gitDir: gitDir, commonDir: shared, git: o.git, storage: st, repo: repo}, nil
+	return &Repo{root: root, commonDir: shared, git: o.git, storage: st, repo: repo}, nil
 }
 
 // Root is the top directory of the worktree.
