@@ -32,16 +32,13 @@ func (g *commitGraph) close() error {
 // nodeIndex returns the commit loader for walks and whether it serves
 // generation numbers. With a commit-graph, nodes come from the graph (no
 // commit inflation) and fall back to the object store for commits newer than
-// the graph. Shallow repositories never use it: git does not either, because
-// the graph may record parents the shallow clone does not have.
-func (r *Repo) nodeIndex() (commitgraph.CommitNodeIndex, bool, error) {
+// the graph. Shallow repositories (shallow: the caller has just read
+// .git/shallow) never use it: git does not either, because the graph may
+// record parents the shallow clone does not have.
+func (r *Repo) nodeIndex(shallow bool) (commitgraph.CommitNodeIndex, bool) {
 	if r.graph == nil {
 		g := &commitGraph{}
-		shallow, err := r.storage.Shallow()
-		if err != nil {
-			return nil, false, fmt.Errorf("reading shallow file: %w", err)
-		}
-		if len(shallow) == 0 {
+		if !shallow {
 			// A graph that cannot be read is ignored, as git does: the
 			// walk is still exact by dates, only slower.
 			if idx, err := openCommitGraph(r.storage.Filesystem()); err == nil && idx != nil {
@@ -52,9 +49,9 @@ func (r *Repo) nodeIndex() (commitgraph.CommitNodeIndex, bool, error) {
 		r.graph = g
 	}
 	if r.graph.index == nil {
-		return commitgraph.NewObjectCommitNodeIndex(r.storage), false, nil
+		return commitgraph.NewObjectCommitNodeIndex(r.storage), false
 	}
-	return commitgraph.NewGraphCommitNodeIndex(r.graph.index, r.storage), r.graph.generations, nil
+	return commitgraph.NewGraphCommitNodeIndex(r.graph.index, r.storage), r.graph.generations
 }
 
 // hasGenerations samples the first and last commits of the graph (the base

@@ -108,20 +108,18 @@ func (r *Repo) Log(ctx context.Context, q LogQuery) (*Log, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 
-	idx, genOrder, err := r.nodeIndex()
-	if err != nil {
-		return nil, err
-	}
 	shallowList, err := r.storage.Shallow()
 	if err != nil {
 		return nil, fmt.Errorf("reading shallow file: %w", err)
 	}
+	isShallow := len(shallowList) > 0
+	idx, genOrder := r.nodeIndex(isShallow)
 	w := &walker{
-		idx:      idx,
-		genOrder: genOrder,
-		nodes:    map[plumbing.Hash]*walkNode{},
+		idx:       idx,
+		genOrder:  genOrder,
+		nodes:     map[plumbing.Hash]*walkNode{},
+		isShallow: isShallow,
 	}
-	w.isShallow = len(shallowList) > 0
 
 	include, err := r.resolveAll("include", q.Include, false)
 	if err != nil {
