@@ -18,6 +18,11 @@ func (r *Repo) UserIdentity(ctx context.Context) (name, email string, err error)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.userIdentity()
+}
+
+// userIdentity is UserIdentity for callers holding r.mu.
+func (r *Repo) userIdentity() (name, email string, err error) {
 	cfg, err := r.repo.ConfigScoped(config.GlobalScope)
 	if err != nil {
 		return "", "", fmt.Errorf("reading git config: %w", err)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -97,15 +96,15 @@ func (r *Repo) CreateTag(ctx context.Context, name, rev string, opts TagOptions)
 		return Tag{}, fmt.Errorf("creating tag %s: tagger time not set", name)
 	}
 	if tagger.Name == "" || tagger.Email == "" {
-		cfg, err := r.repo.ConfigScoped(config.GlobalScope)
+		userName, userEmail, err := r.userIdentity()
 		if err != nil {
-			return Tag{}, fmt.Errorf("creating tag %s: reading git config: %w", name, err)
+			return Tag{}, fmt.Errorf("creating tag %s: %w", name, err)
 		}
 		if tagger.Name == "" {
-			tagger.Name = cfg.User.Name
+			tagger.Name = userName
 		}
 		if tagger.Email == "" {
-			tagger.Email = cfg.User.Email
+			tagger.Email = userEmail
 		}
 		if tagger.Name == "" || tagger.Email == "" {
 			return Tag{}, fmt.Errorf("creating tag %s: %w: set user.name and user.email", name, ErrNoTagger)
