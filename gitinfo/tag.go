@@ -85,10 +85,7 @@ func (r *Repo) CreateTag(ctx context.Context, name, rev string, opts TagOptions)
 	if existing, ok, err := r.localTag(name); err != nil {
 		return Tag{}, fmt.Errorf("creating tag %s: %w", name, err)
 	} else if ok {
-		if existing.Commit == want.String() {
-			return existing, nil
-		}
-		return Tag{}, &TagConflictError{Tag: name, Have: existing.Commit, Want: want.String()}
+		return settleExisting(existing, want)
 	}
 
 	tagger := opts.Tagger
@@ -121,16 +118,22 @@ func (r *Repo) CreateTag(ctx context.Context, name, rev string, opts TagOptions)
 	if errors.Is(err, git.ErrTagExists) {
 		// Created meanwhile by someone else: same rules.
 		if existing, ok, lerr := r.localTag(name); lerr == nil && ok {
-			if existing.Commit == want.String() {
-				return existing, nil
-			}
-			return Tag{}, &TagConflictError{Tag: name, Have: existing.Commit, Want: want.String()}
+			return settleExisting(existing, want)
 		}
 	}
 	if err != nil {
 		return Tag{}, fmt.Errorf("creating tag %s: %w", name, err)
 	}
 	return Tag{Name: name, Commit: want.String(), Annotated: true}, nil
+}
+
+// settleExisting is CreateTag's answer when the tag already exists: the tag
+// itself when it is on want (a re-run), else a *TagConflictError.
+func settleExisting(existing Tag, want plumbing.Hash) (Tag, error) {
+	if existing.Commit == want.String() {
+		return existing, nil
+	}
+	return Tag{}, &TagConflictError{Tag: existing.Name, Have: existing.Commit, Want: want.String()}
 }
 
 // localTag reads the tag name, peeled.
