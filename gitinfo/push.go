@@ -118,6 +118,18 @@ func (r *Repo) remoteURL(remote string) (string, error) {
 	return remote, nil
 }
 
+// tokenUser is the basic-auth user that goes with opts.Token: Username,
+// else the user in the URL (u may be nil), else defaultTokenUser.
+func tokenUser(u *url.URL, opts PushOptions) string {
+	if opts.Username != "" {
+		return opts.Username
+	}
+	if u != nil && u.User != nil && u.User.Username() != "" {
+		return u.User.Username()
+	}
+	return defaultTokenUser
+}
+
 // goGitEndpoint splits credentials off an HTTP(S) URL into an auth method
 // (so go-git never holds them in a URL it might print) and adds the token.
 func goGitEndpoint(rawURL string, opts PushOptions) (string, transport.AuthMethod) {
@@ -129,16 +141,11 @@ func goGitEndpoint(rawURL string, opts PushOptions) (string, transport.AuthMetho
 	if u.User != nil {
 		user = u.User.Username()
 		pass, _ = u.User.Password()
-		u.User = nil
 	}
 	if opts.Token != "" {
-		pass = opts.Token
-		if opts.Username != "" {
-			user = opts.Username
-		} else if user == "" {
-			user = defaultTokenUser
-		}
+		user, pass = tokenUser(u, opts), opts.Token
 	}
+	u.User = nil
 	if user == "" && pass == "" {
 		return u.String(), nil
 	}
@@ -217,21 +224,16 @@ func (r *Repo) judgeRemoteTag(tag Tag, remoteTag, peeled plumbing.Hash) error {
 func (r *Repo) pushGitBinary(ctx context.Context, rawURL string, tag Tag, opts PushOptions) error {
 	var env []string
 	if opts.Token != "" {
-		user := opts.Username
-		if user == "" {
-			if u, err := url.Parse(rawURL); err == nil && u.User != nil {
-				user = u.User.Username()
-			}
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			u = nil // not a URL (scp-like): no user in it, nothing to strip
 		}
-		if user == "" {
-			user = defaultTokenUser
-		}
-		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + opts.Token))
+		basic := base64.StdEncoding.EncodeToString([]byte(tokenUser(u, opts) + ":" + opts.Token))
 		env = append(env, "GIT_CONFIG_COUNT=1",
 			"GIT_CONFIG_KEY_0=http.extraHeader",
 			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
 		// The header carries the credentials: keep them out of the URL.
-		if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if u != nil && u.User != nil {
 			u.User = nil
 			rawURL = u.String()
 		}
