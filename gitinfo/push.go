@@ -55,7 +55,7 @@ func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOption
 	tag, ok, err := r.localTag(name)
 	var rawURL string
 	if err == nil {
-		rawURL, err = r.remoteURL(remote)
+		rawURL, err = r.pushTarget(remote)
 	}
 	r.mu.Unlock()
 	if err != nil {
@@ -102,20 +102,14 @@ type authError struct{ err error }
 func (e *authError) Error() string { return e.err.Error() }
 func (e *authError) Unwrap() error { return e.err }
 
-// remoteURL maps a configured remote name to its URL; anything else is taken
-// to be a URL already.
-func (r *Repo) remoteURL(remote string) (string, error) {
-	cfg, err := r.storage.Config()
-	if err != nil {
-		return "", fmt.Errorf("reading config: %w", err)
+// pushTarget maps a configured remote name to its URL (as RemoteURL);
+// anything else that looks like a path or URL is taken to be one already.
+func (r *Repo) pushTarget(remote string) (string, error) {
+	u, err := r.remoteURL(remote)
+	if errors.Is(err, ErrUnknownRemote) && strings.ContainsAny(remote, "/:\\") {
+		return remote, nil
 	}
-	if rc, ok := cfg.Remotes[remote]; ok && len(rc.URLs) > 0 {
-		return rc.URLs[0], nil
-	}
-	if remote == "" || !strings.ContainsAny(remote, "/:\\") {
-		return "", fmt.Errorf("remote %q: %w", remote, ErrUnknownRemote)
-	}
-	return remote, nil
+	return u, err
 }
 
 // tokenUser is the basic-auth user that goes with opts.Token: Username,

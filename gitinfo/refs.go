@@ -400,6 +400,11 @@ func (r *Repo) RemoteURL(ctx context.Context, name string) (string, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.remoteURL(name)
+}
+
+// remoteURL is RemoteURL for callers holding r.mu.
+func (r *Repo) remoteURL(name string) (string, error) {
 	cfg, err := r.storage.Config()
 	if err != nil {
 		return "", fmt.Errorf("reading config: %w", err)
