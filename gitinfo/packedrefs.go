@@ -3,8 +3,6 @@ package gitinfo
 import (
 	"bufio"
 	"bytes"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -26,8 +24,8 @@ type packedTag struct {
 // without inflating a thousand tag objects.
 func (r *Repo) packedTagPeels() map[string]packedTag {
 	data, err := os.ReadFile(filepath.Join(r.commonDir, "packed-refs"))
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
-		return nil
+	if err != nil {
+		return nil // absent or unreadable: peel from objects
 	}
 	return parsePackedTagPeels(data)
 }
