@@ -291,7 +291,7 @@ func (r *Repo) resolveName(rev string) (plumbing.Hash, error) {
 // peelCommit peels h to a commit, mapping a missing object to
 // ErrUnknownRevision and a non-commit to an error that says so.
 func (r *Repo) peelCommit(h plumbing.Hash) (plumbing.Hash, error) {
-	if _, err := r.storage.EncodedObject(plumbing.AnyObject, h); errors.Is(err, plumbing.ErrObjectNotFound) {
+	if _, err := r.storage.objectType(h); errors.Is(err, plumbing.ErrObjectNotFound) {
 		return plumbing.ZeroHash, ErrUnknownRevision
 	} else if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("reading object %s: %w", h, err)
