@@ -159,7 +159,7 @@ func (r *Repo) Log(ctx context.Context, q LogQuery) (*Log, error) {
 			if n.cn.NumParents() > 1 {
 				continue // merges never count with Paths, even cut ones
 			}
-			changed, err := w.touches(&tc, n, paths)
+			changed, err := tc.touches(n, paths)
 			if err != nil {
 				return nil, err
 			}

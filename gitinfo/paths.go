@@ -84,7 +84,7 @@ func (tc *treeCache) lookup(root plumbing.Hash, comps []string) (e treeEntry, ok
 // touches reports whether the non-merge commit n changes anything under one
 // of paths compared with its parent (the empty tree for a root commit or a
 // commit cut by a shallow clone, as git does).
-func (w *walker) touches(tc *treeCache, n *walkNode, paths [][]string) (bool, error) {
+func (tc *treeCache) touches(n *walkNode, paths [][]string) (bool, error) {
 	tree, err := treeOf(n)
 	if err != nil {
 		return false, err
