@@ -60,12 +60,7 @@ type Repo struct {
 // t.TempDir().
 func New(t testing.TB) *Repo {
 	t.Helper()
-	return Init(t, t.TempDir())
-}
-
-// Init creates an empty repository (branch main, no commit) in dir.
-func Init(t testing.TB, dir string) *Repo {
-	t.Helper()
+	dir := t.TempDir()
 	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
 	})

@@ -36,8 +36,8 @@ type HistoryParams struct {
 	CommitGraph bool
 }
 
-// Key is a short name for the parameters, used for cache directories.
-func (p HistoryParams) Key() string {
+// key is a short name for the parameters, used for cache directories.
+func (p HistoryParams) key() string {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("v2 %+v", p)))
 	return fmt.Sprintf("c%d-t%d-s%d-%s", p.Commits, p.Tags, p.SinceTag, hex.EncodeToString(sum[:4]))
 }
@@ -179,7 +179,7 @@ func History(tb testing.TB, p HistoryParams) string {
 	tb.Helper()
 	gitBin := GitPath(tb)
 	base := filepath.Join(os.TempDir(), "release-history")
-	dir := filepath.Join(base, p.Key())
+	dir := filepath.Join(base, p.key())
 	if _, err := os.Stat(filepath.Join(dir, ".git", "HEAD")); err == nil {
 		return dir
 	} else if !errors.Is(err, fs.ErrNotExist) {
