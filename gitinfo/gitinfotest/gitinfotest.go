@@ -196,19 +196,14 @@ func (r *Repo) commit(message string, parents []plumbing.Hash, s settings) strin
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		full := filepath.Join(r.Dir, filepath.FromSlash(p))
-		if c := s.files[p]; c == nil {
+		c := s.files[p]
+		if c == nil {
 			if _, err := wt.Remove(p); err != nil {
 				r.t.Fatalf("gitinfotest: removing %s: %v", p, err)
 			}
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			r.t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(*s.files[p]), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
+		r.WriteFile(p, *c)
 		if _, err := wt.Add(p); err != nil {
 			r.t.Fatalf("gitinfotest: adding %s: %v", p, err)
 		}
