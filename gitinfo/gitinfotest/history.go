@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -52,14 +53,14 @@ func GenerateHistory(ctx context.Context, gitBin, dir string, p HistoryParams) e
 		return fmt.Errorf("history parameters %+v: invalid", p)
 	}
 	if out, err := exec.CommandContext(ctx, gitBin, "init", "-q", "-b", "main", dir).CombinedOutput(); err != nil {
-		return fmt.Errorf("git init: %v: %s", err, out)
+		return fmt.Errorf("running git init: %s: %w", bytes.TrimSpace(out), err)
 	}
 	cmd := exec.CommandContext(ctx, gitBin, "fast-import", "--quiet", "--done")
 	cmd.Dir = dir
 	cmd.Env = GitEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err
+		return fmt.Errorf("starting git fast-import: %w", err)
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -69,7 +70,7 @@ func GenerateHistory(ctx context.Context, gitBin, dir string, p HistoryParams) e
 	werr := writeHistory(stdin, p)
 	cerr := stdin.Close()
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git fast-import: %v: %s", err, stderr.String())
+		return fmt.Errorf("running git fast-import: %s: %w", bytes.TrimSpace(stderr.Bytes()), err)
 	}
 	if err := errors.Join(werr, cerr); err != nil {
 		return fmt.Errorf("writing fast-import stream: %w", err)
@@ -84,7 +85,7 @@ func GenerateHistory(ctx context.Context, gitBin, dir string, p HistoryParams) e
 		c.Dir = dir
 		c.Env = GitEnv()
 		if out, err := c.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %v: %v: %s", args, err, out)
+			return fmt.Errorf("running git %s: %s: %w", strings.Join(args, " "), bytes.TrimSpace(out), err)
 		}
 	}
 	return nil
