@@ -34,6 +34,8 @@ type TagConflictError struct {
 	Want string
 }
 
+// Error names the tag, where it is, and both commits (abbreviated); Remote
+// is already free of credentials.
 func (e *TagConflictError) Error() string {
 	where := "locally"
 	if e.Remote != "" {
