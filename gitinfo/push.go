@@ -213,26 +213,39 @@ func (r *Repo) judgeRemoteTag(tag Tag, remoteTag, peeled plumbing.Hash) error {
 	return &TagConflictError{Tag: tag.Name, Have: have.String(), Want: tag.Commit}
 }
 
-// pushGitBinary pushes with `git push`, passing a token as an HTTP
-// Authorization header through the environment (never the command line).
+// pushGitBinary pushes with `git push`. Credentials — a token, or a
+// password in an HTTP(S) URL — travel as an HTTP Authorization header
+// through the environment, never on the command line, where any user of
+// the machine could read them in the process list (and a credential
+// helper could store them).
 func (r *Repo) pushGitBinary(ctx context.Context, rawURL string, tag Tag, opts PushOptions) error {
-	var env []string
-	if opts.Token != "" {
-		u, err := url.Parse(rawURL)
-		if err != nil {
-			u = nil // not a URL (scp-like): no user in it, nothing to strip
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		u = nil // not a URL (scp-like): no user in it, nothing to strip
+	}
+	user, pass := "", ""
+	switch {
+	case opts.Token != "":
+		user, pass = tokenUser(u, opts), opts.Token
+	case u != nil && (u.Scheme == "http" || u.Scheme == "https") && u.User != nil:
+		if p, ok := u.User.Password(); ok && p != "" {
+			user, pass = u.User.Username(), p
 		}
-		basic := base64.StdEncoding.EncodeToString([]byte(tokenUser(u, opts) + ":" + opts.Token))
+	}
+	var env []string
+	secrets := []string{opts.Token}
+	if pass != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 		env = append(env, "GIT_CONFIG_COUNT=1",
 			"GIT_CONFIG_KEY_0=http.extraHeader",
 			"GIT_CONFIG_VALUE_0=Authorization: Basic "+basic)
+		secrets = append(secrets, pass)
 		// The header carries the credentials: keep them out of the URL.
 		if u != nil && u.User != nil {
 			u.User = nil
 			rawURL = u.String()
 		}
 	}
-	secrets := []string{opts.Token}
 	refspec := "refs/tags/" + tag.Name + ":refs/tags/" + tag.Name
 	_, pushErr := r.runGit(ctx, env, secrets, "push", "--quiet", rawURL, refspec)
 	if pushErr == nil {

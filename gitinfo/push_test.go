@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -226,5 +229,40 @@ func TestPushTagConfiguredRemote(t *testing.T) {
 	}
 	if obj, _ := f.remoteTag(t); obj != f.tagObject {
 		t.Errorf("remote v1.0.0 = %q, want %s", obj, f.tagObject)
+	}
+}
+
+// TestPushTagGitBinaryKeepsPasswordsOffTheCommandLine: when go-git's push is
+// refused and the git binary takes over, a password from the URL reaches
+// git as an Authorization header in its environment, never in its argv
+// (the process list), and the push still authenticates with it.
+func TestPushTagGitBinaryKeepsPasswordsOffTheCommandLine(t *testing.T) {
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git binary")
+	}
+	f := newPushFixture(t)
+	srv := gitinfotest.NewHTTPServer(t, f.bare, "ci", "s3cret")
+	argv := filepath.Join(t.TempDir(), "argv")
+	wrapper := filepath.Join(t.TempDir(), "git")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + argv + "\nexec " + realGit + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	u.User = url.UserPassword("ci", "wrong-password")
+	err = open(t, f.local.Dir, gitinfo.WithGitBinary(wrapper)).PushTag(context.Background(), u.String(), "v1.0.0", gitinfo.PushOptions{})
+	if !errors.Is(err, gitinfo.ErrAuthentication) {
+		t.Fatalf("PushTag = %v, want ErrAuthentication", err)
+	}
+	got, err := os.ReadFile(argv)
+	if err != nil {
+		t.Fatalf("the git binary never ran: %v", err)
+	}
+	if !strings.Contains(string(got), "push") {
+		t.Fatalf("git argv %q: no push", got)
+	}
+	if strings.Contains(string(got), "wrong-password") {
+		t.Errorf("the password reached git's command line:\n%s", got)
 	}
 }
