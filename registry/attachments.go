@@ -82,12 +82,9 @@ func (c *Client) subject(ctx context.Context, ref, what string) (*host, referenc
 	if r.digest != "" {
 		return h, r, r.digest, nil
 	}
-	d, found, err := h.headManifest(ctx, r.repo, r.tag, false)
+	d, err := h.resolve(ctx, r)
 	if err != nil {
-		return nil, reference{}, "", c.clean(fmt.Errorf("resolving %s: %w", r, err))
-	}
-	if !found {
-		return nil, reference{}, "", fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+		return nil, reference{}, "", c.clean(err)
 	}
 	return h, r, d.Digest, nil
 }

@@ -121,12 +121,9 @@ func (c *Client) Resolve(ctx context.Context, ref string) (Descriptor, error) {
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
 		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
 	}
-	d, found, err := h.headManifest(ctx, r.repo, r.identifier(), false)
+	d, err := h.resolve(ctx, r)
 	if err != nil {
-		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
-	}
-	if !found {
-		return Descriptor{}, fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+		return Descriptor{}, c.clean(err)
 	}
 	return d, nil
 }

@@ -245,15 +245,9 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 		if err := cp.source(ctx); err != nil {
 			return err
 		}
-		d, ok, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
-		if err != nil {
-			return fmt.Errorf("resolving %s: %w", cp.src, err)
-		}
-		if !ok {
-			return fmt.Errorf("resolving %s: manifest unknown: %w", cp.src, ErrNotFound)
-		}
-		top = d
-		return nil
+		var err error
+		top, err = cp.sh.resolve(ctx, cp.src)
+		return err
 	}
 	authorize := func(ctx context.Context) error {
 		if err := cp.authorize(ctx); err != nil {
