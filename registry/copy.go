@@ -264,15 +264,9 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 		if cp.dst.tag == "" {
 			return nil
 		}
-		if d, ok := cp.opts.Known[cp.dst.tag]; ok {
-			have, found = d, d.Digest != ""
-			return nil
-		}
 		var err error
-		if have, found, err = cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true); err != nil {
-			return fmt.Errorf("checking %s: %w", cp.dst, err)
-		}
-		return nil
+		have, found, err = cp.destinationTag(ctx, cp.dst.tag)
+		return err
 	}
 	if cp.sameHost {
 		// One registry, one token: it must cover the source repository
@@ -444,14 +438,9 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 	g.SetLimit(cp.jobs)
 	for i, t := range cp.opts.Tags {
 		g.Go(func() error {
-			have, found := cp.opts.Known[t]
-			if found {
-				found = have.Digest != ""
-			} else {
-				var err error
-				if have, found, err = cp.dh.headManifest(gctx, cp.dst.repo, t, true); err != nil {
-					return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
-				}
+			have, found, err := cp.destinationTag(gctx, t)
+			if err != nil {
+				return err
 			}
 			results[i] = TagResult{Tag: t, Action: ActionCreated}
 			if found && have.Digest == dgst {
@@ -478,6 +467,19 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 		cp.res.Tags = append(cp.res.Tags, r)
 	}
 	return nil
+}
+
+// destinationTag is what tag names at the destination: what opts.Known
+// says, else one HEAD.
+func (cp *copier) destinationTag(ctx context.Context, tag string) (Descriptor, bool, error) {
+	if d, ok := cp.opts.Known[tag]; ok {
+		return d, d.Digest != "", nil
+	}
+	d, found, err := cp.dh.headManifest(ctx, cp.dst.repo, tag, true)
+	if err != nil {
+		return Descriptor{}, false, fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), tag, err)
+	}
+	return d, found, nil
 }
 
 // node is a manifest to send: its bytes, and the child manifests the
