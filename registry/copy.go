@@ -197,10 +197,7 @@ func (cp *copier) authorize(ctx context.Context) error {
 	if cp.opts.DryRun {
 		dstScope = pullScope(cp.dst.repo)
 	}
-	if cp.sameHost {
-		if cp.sameRepo {
-			return cp.dh.prepare(ctx, dstScope)
-		}
+	if cp.sameHost && !cp.sameRepo {
 		return cp.dh.prepare(ctx, dstScope, pullScope(cp.src.repo))
 	}
 	return cp.dh.prepare(ctx, dstScope)
@@ -493,7 +490,8 @@ type node struct {
 
 // plan reads the manifest graph under n at the source (repo), keeping only
 // the child manifests the destination does not have: a child that is
-// there is complete, so its whole subtree is skipped.
+// there is complete, so its whole subtree is skipped. (Inside one
+// repository everything is there: plan is not called.)
 func (cp *copier) plan(ctx context.Context, repo string, n *node) error {
 	if err := supported(n.desc.MediaType); err != nil {
 		return fmt.Errorf("copying %s@%s: %w", repo, n.desc.Digest, err)
@@ -511,9 +509,6 @@ func (cp *copier) plan(ctx context.Context, repo string, n *node) error {
 	g.SetLimit(cp.jobs)
 	for i, e := range m.Manifests {
 		g.Go(func() error {
-			if cp.sameRepo {
-				return nil
-			}
 			_, found, err := cp.dh.headManifest(gctx, cp.dst.repo, e.Digest, true)
 			if err != nil {
 				return fmt.Errorf("checking %s@%s: %w", cp.dst.repository(), e.Digest, err)
