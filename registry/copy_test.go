@@ -352,6 +352,12 @@ func TestCopyAttachments(t *testing.T) {
 			if diff := cmp.Diff(want, have, sortGot); diff != "" {
 				t.Errorf("attachments (-want +got):\n%s", diff)
 			}
+			// The 2 images and 2 attestation manifests, the index by digest
+			// (its attachments follow it), the 5 attachments; not the tag,
+			// nor the fallback tag indexes.
+			if res.ManifestsWritten != 4+1+5 {
+				t.Errorf("ManifestsWritten = %d, want 10", res.ManifestsWritten)
+			}
 			for _, tag := range []string{cosign(idx.Digest, "sig"), cosign(idx.Digest, "att"), cosign(idx.Images[0].Digest, "sig")} {
 				sameManifest(t, src, dst, "app", "app", tag)
 			}
@@ -402,6 +408,11 @@ func TestCopyDryRunWritesNothing(t *testing.T) {
 	// statement, the signature's config and payload.
 	if !res.DryRun || res.BlobsCopied != 3+2+2 || len(res.Attachments) != 1 {
 		t.Errorf("plan = %+v", res)
+	}
+	// The image and its attestation manifest, the index by digest (the
+	// signature follows it), the signature.
+	if res.ManifestsWritten != 2+1+1 {
+		t.Errorf("ManifestsWritten = %d, want 4", res.ManifestsWritten)
 	}
 	if _, _, ok := dst.Manifest("app", "1.0.0"); ok {
 		t.Error("dry run created the tag")
