@@ -368,14 +368,10 @@ func (cp *copier) writeAttachments(ctx context.Context, plans []*attachmentPlan)
 			if p.att.Kind != "referrer" {
 				ident = p.att.Tag
 			}
-			acked := false
-			if !cp.opts.DryRun {
-				var err error
-				if acked, err = cp.dh.putManifest(ctx, cp.dst.repo, ident, p.node.desc.MediaType, p.node.raw); err != nil {
-					return fmt.Errorf("writing attachment: %w", err)
-				}
+			acked, err := cp.putManifest(ctx, ident, p.node.desc, p.node.raw)
+			if err != nil {
+				return fmt.Errorf("writing attachment: %w", err)
 			}
-			cp.res.ManifestsWritten++
 			if p.att.Kind == "referrer" && !acked {
 				if _, ok := added[p.att.Subject]; !ok {
 					subjects = append(subjects, p.att.Subject)

@@ -406,7 +406,7 @@ func (cp *copier) copyGraph(ctx context.Context, top Descriptor, exact *TagResul
 	// else straight under the exact tag, which writes both at once.
 	byTag := exact != nil && len(atts) == 0
 	if !present && !byTag {
-		if err := cp.putManifest(ctx, cp.dst.repo, d.Digest, d, raw); err != nil {
+		if _, err := cp.putManifest(ctx, d.Digest, d, raw); err != nil {
 			return err
 		}
 	}
@@ -589,21 +589,27 @@ func (cp *copier) writeChildren(ctx context.Context, n *node) error {
 			if err := cp.writeChildren(gctx, ch); err != nil {
 				return err
 			}
-			return cp.putManifest(gctx, cp.dst.repo, ch.desc.Digest, ch.desc, ch.raw)
+			_, err := cp.putManifest(gctx, ch.desc.Digest, ch.desc, ch.raw)
+			return err
 		})
 	}
 	return g.Wait()
 }
 
-// putManifest writes a manifest by digest (or a tag) and counts it.
-func (cp *copier) putManifest(ctx context.Context, repo, ident string, d Descriptor, raw []byte) error {
+// putManifest writes a manifest other than the image's tags at the
+// destination, by digest (or under a cosign tag), and counts it; in a dry
+// run it only counts. It reports whether the registry acknowledged a
+// subject (see host.putManifest).
+func (cp *copier) putManifest(ctx context.Context, ident string, d Descriptor, raw []byte) (bool, error) {
+	acked := false
 	if !cp.opts.DryRun {
-		if _, err := cp.dh.putManifest(ctx, repo, ident, d.MediaType, raw); err != nil {
-			return err
+		var err error
+		if acked, err = cp.dh.putManifest(ctx, cp.dst.repo, ident, d.MediaType, raw); err != nil {
+			return false, err
 		}
 	}
 	cp.mu.Lock()
 	cp.res.ManifestsWritten++
 	cp.mu.Unlock()
-	return nil
+	return acked, nil
 }
