@@ -382,6 +382,47 @@ func TestCopyAttachments(t *testing.T) {
 	}
 }
 
+// TestCopyAddsToTheFallbackTag: at a destination without the referrers
+// API, a referrer that arrives later is added to the subject's fallback
+// tag index, after what it listed (the earlier copy's and the
+// destination's own).
+func TestCopyAddsToTheFallbackTag(t *testing.T) {
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 21, Layers: 1, LayerSize: 64})
+	src := registrytest.New(t, registrytest.WithReferrersAPI(false))
+	dst := registrytest.New(t, registrytest.WithReferrersAPI(false))
+	src.PushImage(t, "app", "1.0.0", img)
+	first := src.PushReferrer(t, "app", img.Descriptor(), "application/spdx+json", 1)
+	if _, err := newClient(t).Copy(t.Context(), src.Host+"/app:1.0.0", dst.Host+"/app", registry.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	own := dst.PushReferrer(t, "app", img.Descriptor(), "application/vnd.example.scan", 2)
+	later := src.PushReferrer(t, "app", img.Descriptor(), "application/vnd.example.vex", 3)
+
+	res, err := newClient(t).Copy(t.Context(), src.Host+"/app:1.0.0", dst.Host+"/app", registry.CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]registry.Action{}
+	for _, a := range res.Attachments {
+		actions[a.Digest] = a.Action
+	}
+	wantActions := map[string]registry.Action{first.Digest: registry.ActionUnchanged, later.Digest: registry.ActionCreated}
+	if diff := cmp.Diff(wantActions, actions); diff != "" {
+		t.Errorf("attachment actions (-want +got):\n%s", diff)
+	}
+	refs, err := newClient(t).Referrers(t.Context(), dst.Host+"/app@"+img.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.Digest)
+	}
+	if diff := cmp.Diff([]string{first.Digest, own.Digest, later.Digest}, got); diff != "" {
+		t.Errorf("referrers at the destination (-want +got):\n%s", diff)
+	}
+}
+
 func TestCopyDryRunWritesNothing(t *testing.T) {
 	idx := registrytest.NewIndex(19, []string{"linux/amd64"}, 2, 100, true)
 	src, dst := registrytest.New(t), registrytest.New(t)
