@@ -263,8 +263,7 @@ func (h *host) putManifest(ctx context.Context, repo, ident, mediaType string, r
 	if err != nil {
 		return false, fmt.Errorf("writing manifest %s:%s: %w", repo, ident, err)
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
+	drain(resp)
 	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != digestOf(raw) {
 		return false, fmt.Errorf("writing manifest %s:%s: registry stored %s, not %s", repo, ident, got, digestOf(raw))
 	}
