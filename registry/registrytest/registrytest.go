@@ -564,11 +564,7 @@ func (s *Server) pageTags(w http.ResponseWriter, r *http.Request, repo string) {
 	rec := httptest.NewRecorder()
 	s.inner.ServeHTTP(rec, inner)
 	if rec.Code != http.StatusOK {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		relay(w, rec)
 		return
 	}
 	var page struct {
@@ -593,11 +589,7 @@ func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo str
 	rec := httptest.NewRecorder()
 	s.inner.ServeHTTP(rec, r)
 	if rec.Code != http.StatusOK {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		relay(w, rec)
 		return
 	}
 	var idx map[string]any
@@ -619,6 +611,15 @@ func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo str
 	}
 	w.Header().Set("Content-Type", MediaOCIIndex)
 	json.NewEncoder(w).Encode(idx)
+}
+
+// relay sends an answer of pkg/registry as it was recorded.
+func relay(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
 }
 
 // statusWriter remembers the status sent.
