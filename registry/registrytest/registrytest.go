@@ -13,12 +13,10 @@
 package registrytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -522,14 +520,10 @@ func (s *Server) pickFault(req Request) string {
 	return s.faults.Kinds[s.rng.IntN(len(s.faults.Kinds))]
 }
 
-// drop cuts the connection without an answer.
+// drop cuts the connection without an answer. w is the server's own
+// writer (ServeHTTP passes it, not its statusWriter).
 func drop(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
-	if !ok {
-		if sw, isSW := w.(*statusWriter); isSW {
-			hj, ok = sw.ResponseWriter.(http.Hijacker)
-		}
-	}
 	if !ok {
 		http.Error(w, "cannot drop", http.StatusInternalServerError)
 		return
@@ -640,11 +634,6 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(p)
-}
-
-// Hijack lets drop reach the connection.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
 
 // headerFilter drops a header from an answer.
