@@ -82,12 +82,9 @@ func (c *Client) subject(ctx context.Context, ref, what string) (*host, referenc
 	if r.digest != "" {
 		return h, r, r.digest, nil
 	}
-	d, found, err := h.headManifest(ctx, r.repo, r.tag, false)
+	d, err := h.resolve(ctx, r)
 	if err != nil {
-		return nil, reference{}, "", c.clean(fmt.Errorf("resolving %s: %w", r, err))
-	}
-	if !found {
-		return nil, reference{}, "", fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+		return nil, reference{}, "", c.clean(err)
 	}
 	return h, r, d.Digest, nil
 }
@@ -371,14 +368,10 @@ func (cp *copier) writeAttachments(ctx context.Context, plans []*attachmentPlan)
 			if p.att.Kind != "referrer" {
 				ident = p.att.Tag
 			}
-			acked := false
-			if !cp.opts.DryRun {
-				var err error
-				if acked, err = cp.dh.putManifest(ctx, cp.dst.repo, ident, p.node.desc.MediaType, p.node.raw); err != nil {
-					return fmt.Errorf("writing attachment: %w", err)
-				}
+			acked, err := cp.putManifest(ctx, ident, p.node.desc, p.node.raw)
+			if err != nil {
+				return fmt.Errorf("writing attachment: %w", err)
 			}
-			cp.res.ManifestsWritten++
 			if p.att.Kind == "referrer" && !acked {
 				if _, ok := added[p.att.Subject]; !ok {
 					subjects = append(subjects, p.att.Subject)
@@ -400,7 +393,9 @@ func (cp *copier) writeAttachments(ctx context.Context, plans []*attachmentPlan)
 }
 
 // updateFallback adds descriptors to the referrers fallback tag of subject
-// at the destination, unless the registry keeps referrers itself.
+// at the destination, unless the registry keeps referrers itself. What the
+// tag lists is read as at the source (fallbackReferrers): a tag that is
+// not an index of other manifests is replaced.
 func (cp *copier) updateFallback(ctx context.Context, subject string, descs []Descriptor) error {
 	h := cp.dh
 	if h.referrersState.Load() == referrersUnknown {
@@ -411,22 +406,9 @@ func (cp *copier) updateFallback(ctx context.Context, subject string, descs []De
 	if h.referrersState.Load() == referrersAPI {
 		return nil
 	}
-	tag := cosignTag(subject, "")
-	idx := map[string]any{"schemaVersion": 2, "mediaType": mediaOCIIndex}
-	var entries []Descriptor
-	raw, d, err := h.getManifest(ctx, cp.dst.repo, tag)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("reading referrers fallback tag %s: %w", tag, err)
-	case d.MediaType == mediaOCIIndex && d.Digest != subject:
-		var cur struct {
-			Manifests []Descriptor `json:"manifests"`
-		}
-		if err := json.Unmarshal(raw, &cur); err != nil {
-			return fmt.Errorf("parsing referrers fallback tag %s: %w", tag, err)
-		}
-		entries = cur.Manifests
+	entries, err := h.fallbackReferrers(ctx, cp.dst.repo, subject)
+	if err != nil {
+		return err
 	}
 	changed := false
 	for _, add := range descs {
@@ -438,14 +420,11 @@ func (cp *copier) updateFallback(ctx context.Context, subject string, descs []De
 	if !changed {
 		return nil
 	}
-	if entries == nil {
-		entries = []Descriptor{}
-	}
-	idx["manifests"] = entries
-	b, err := json.Marshal(idx)
+	b, err := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediaOCIIndex, "manifests": entries})
 	if err != nil {
 		return err
 	}
+	tag := cosignTag(subject, "")
 	if _, err := h.putManifest(ctx, cp.dst.repo, tag, mediaOCIIndex, b); err != nil {
 		return fmt.Errorf("updating referrers fallback tag: %w", err)
 	}

@@ -106,7 +106,7 @@ func newHost(name string, o *options, plain http.RoundTripper) *host {
 }
 
 // url is the absolute URL of a registry path. Before the scheme is known
-// it says https; send rewrites it once the scheme is known.
+// it says https; request rewrites it once the scheme is known.
 func (h *host) url(path string) string { return h.currentScheme() + "://" + h.name + path }
 
 func (h *host) currentScheme() string {

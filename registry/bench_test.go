@@ -15,8 +15,7 @@ import (
 // of 512 KiB) between two in-process registries with this package and with
 // crane.Copy, in the same run, so their times and request counts compare
 // directly. "fresh" copies into a new repository each time; "noop" copies
-// what is already there. Metrics: dst-req/op (destination requests, auth
-// excluded), auth-req/op (pings and token requests), src-req/op.
+// what is already there. Metrics: see reportRequests.
 func BenchmarkCopy(b *testing.B) {
 	idx := registrytest.NewIndex(77, []string{"linux/amd64", "linux/arm64"}, 6, 512<<10, true)
 	copiers := []struct {
@@ -64,11 +63,7 @@ func BenchmarkCopy(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				n := float64(b.N)
-				b.ReportMetric(float64(dst.Count(registrytest.NotAuth))/n, "dst-req/op")
-				b.ReportMetric(float64(src.Count(registrytest.NotAuth))/n, "src-req/op")
-				auth := func(r registrytest.Request) bool { return r.Auth() }
-				b.ReportMetric(float64(dst.Count(auth)+src.Count(auth))/n, "auth-req/op")
+				reportRequests(b, src, dst)
 			})
 		}
 	}
@@ -133,11 +128,17 @@ func BenchmarkCopyRemote(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(float64(dst.Count(registrytest.NotAuth))/n, "dst-req/op")
-			b.ReportMetric(float64(src.Count(registrytest.NotAuth))/n, "src-req/op")
-			auth := func(r registrytest.Request) bool { return r.Auth() }
-			b.ReportMetric(float64(dst.Count(auth)+src.Count(auth))/n, "auth-req/op")
+			reportRequests(b, src, dst)
 		})
 	}
+}
+
+// reportRequests reports the requests per copy: dst-req/op and src-req/op
+// at each registry without the auth handshake, auth-req/op the handshake
+// at both (pings, token requests, answers 401; see Request.Auth).
+func reportRequests(b *testing.B, src, dst *registrytest.Server) {
+	n := float64(b.N)
+	b.ReportMetric(float64(dst.Count(registrytest.NotAuth))/n, "dst-req/op")
+	b.ReportMetric(float64(src.Count(registrytest.NotAuth))/n, "src-req/op")
+	b.ReportMetric(float64(dst.Count(registrytest.Request.Auth)+src.Count(registrytest.Request.Auth))/n, "auth-req/op")
 }

@@ -189,6 +189,7 @@ func (cp *copier) startUpload(ctx context.Context) (string, error) {
 // or an expired one, replaced by a new session, up to as many times as a
 // request is tried.
 func (cp *copier) upload(ctx context.Context, d Descriptor, loc string) error {
+	part := &blobProgress{cp: cp}
 	for restart := 0; ; restart++ {
 		if loc == "" {
 			var err error
@@ -208,13 +209,14 @@ func (cp *copier) upload(ctx context.Context, d Descriptor, loc string) error {
 			url:    u.String(),
 			header: http.Header{"Content-Type": {"application/octet-stream"}},
 			body: func(ctx context.Context) (io.ReadCloser, int64, error) {
-				return cp.openSource(ctx, d)
+				return cp.openSource(ctx, d, part)
 			},
 			ok: []int{http.StatusCreated, http.StatusNoContent, http.StatusAccepted},
 		})
 		var re *ResponseError
 		if errors.As(err, &re) && re.Status == http.StatusNotFound {
 			if found, herr := cp.dh.headBlob(ctx, cp.dst.repo, d.Digest); herr == nil && found {
+				part.done(d.Size)
 				return nil
 			}
 			if restart+1 < cp.dh.retry.Attempts {
@@ -226,14 +228,15 @@ func (cp *copier) upload(ctx context.Context, d Descriptor, loc string) error {
 			return fmt.Errorf("uploading: %w", err)
 		}
 		resp.Body.Close()
+		part.done(d.Size)
 		return nil
 	}
 }
 
 // openSource opens the blob at the source as a stream that checks its size
 // and digest at the end (so a corrupted transfer fails the PUT rather than
-// completing it) and reports progress.
-func (cp *copier) openSource(ctx context.Context, d Descriptor) (io.ReadCloser, int64, error) {
+// completing it) and reports progress as part's next try.
+func (cp *copier) openSource(ctx context.Context, d Descriptor, part *blobProgress) (io.ReadCloser, int64, error) {
 	resp, err := cp.sh.do(ctx, call{
 		method: http.MethodGet,
 		url:    cp.sh.url(blobPath(cp.src.repo, d.Digest)),
@@ -242,7 +245,7 @@ func (cp *copier) openSource(ctx context.Context, d Descriptor) (io.ReadCloser, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading source blob: %w", err)
 	}
-	return &verifyReader{rc: resp.Body, want: d, h: sha256.New(), cp: cp}, d.Size, nil
+	return &verifyReader{rc: resp.Body, want: d, h: sha256.New(), part: part, try: part.next()}, d.Size, nil
 }
 
 // verifyReader passes a blob through, counting and hashing it; at the end
@@ -252,7 +255,8 @@ type verifyReader struct {
 	want Descriptor
 	h    hash.Hash
 	n    int64
-	cp   *copier
+	part *blobProgress
+	try  int
 }
 
 func (v *verifyReader) Read(p []byte) (int, error) {
@@ -260,7 +264,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		v.h.Write(p[:n])
 		v.n += int64(n)
-		v.cp.report(int64(n))
+		v.part.add(v.try, int64(n))
 		if v.n > v.want.Size {
 			return n, fmt.Errorf("blob %s: more than its %d bytes", v.want.Digest, v.want.Size)
 		}
@@ -274,25 +278,78 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close gives back what a failed try counted, so progress stays truthful.
+// Close gives back what a try that stopped short counted (it failed). A
+// try that read the whole blob and failed all the same is given back by
+// the next one (blobProgress.next).
 func (v *verifyReader) Close() error {
 	if v.n != v.want.Size {
-		v.cp.report(-v.n)
-		v.n = 0
+		v.part.abandon(v.try)
 	}
 	return v.rc.Close()
 }
 
-// report adds n transferred bytes and tells the progress callback.
-func (cp *copier) report(n int64) {
-	f := cp.c.opts.progress
-	if f == nil {
+// blobProgress is one blob's part of the progress while it is uploaded:
+// what its current try has read, then the whole blob once it is at the
+// destination. Tries are numbered: a try that another replaced has
+// failed, whatever it read, and what it counted is given back; its stream
+// may still be read (a transport may close a request body after RoundTrip
+// returns), but no longer counts.
+type blobProgress struct {
+	cp  *copier
+	try int   // the current try; 0 before the first, -1 once done
+	n   int64 // what the blob adds to the progress now
+}
+
+// next starts a try: what the one before counted is given back. It
+// returns the try's number.
+func (s *blobProgress) next() int {
+	s.cp.mu.Lock()
+	defer s.cp.mu.Unlock()
+	s.try++
+	s.moveLocked(-s.n)
+	return s.try
+}
+
+// add counts n bytes read by try, if it is still the current one.
+func (s *blobProgress) add(try int, n int64) {
+	if s.cp.c.opts.progress == nil {
 		return
 	}
-	cp.mu.Lock()
-	defer cp.mu.Unlock()
-	cp.progress.Complete += n
-	f(cp.progress)
+	s.cp.mu.Lock()
+	defer s.cp.mu.Unlock()
+	if try == s.try {
+		s.moveLocked(n)
+	}
+}
+
+// abandon gives back what try counted, if it is still the current one.
+func (s *blobProgress) abandon(try int) {
+	s.cp.mu.Lock()
+	defer s.cp.mu.Unlock()
+	if try == s.try {
+		s.moveLocked(-s.n)
+	}
+}
+
+// done counts the whole blob (size bytes), whichever try brought it.
+func (s *blobProgress) done(size int64) {
+	s.cp.mu.Lock()
+	defer s.cp.mu.Unlock()
+	s.try = -1
+	s.moveLocked(size - s.n)
+}
+
+// moveLocked changes the blob's part by d and tells the progress callback
+// (cp.mu held).
+func (s *blobProgress) moveLocked(d int64) {
+	if d == 0 {
+		return
+	}
+	s.n += d
+	s.cp.progress.Complete += d
+	if f := s.cp.c.opts.progress; f != nil {
+		f(s.cp.progress)
+	}
 }
 
 // untotal takes a blob that needs no transfer out of the progress total.

@@ -121,12 +121,9 @@ func (c *Client) Resolve(ctx context.Context, ref string) (Descriptor, error) {
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
 		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
 	}
-	d, found, err := h.headManifest(ctx, r.repo, r.identifier(), false)
+	d, err := h.resolve(ctx, r)
 	if err != nil {
-		return Descriptor{}, c.clean(fmt.Errorf("resolving %s: %w", r, err))
-	}
-	if !found {
-		return Descriptor{}, fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+		return Descriptor{}, c.clean(err)
 	}
 	return d, nil
 }
@@ -139,6 +136,11 @@ func (c *Client) Manifest(ctx context.Context, ref string) ([]byte, Descriptor, 
 	if err != nil {
 		return nil, Descriptor{}, err
 	}
+	return c.manifest(ctx, r)
+}
+
+// manifest is Manifest of a parsed reference.
+func (c *Client) manifest(ctx context.Context, r reference) ([]byte, Descriptor, error) {
 	h := c.host(r.registry)
 	if err := h.prepare(ctx, pullScope(r.repo)); err != nil {
 		return nil, Descriptor{}, c.clean(fmt.Errorf("reading manifest %s: %w", r, err))
@@ -164,11 +166,32 @@ func (c *Client) Config(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, d, err := c.Manifest(ctx, ref)
+	raw, d, err := c.manifest(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	return c.configOf(ctx, r, raw, d)
+	h := c.host(r.registry)
+	if isIndex(d.MediaType) {
+		child, err := pickImage(raw)
+		if err != nil {
+			return nil, fmt.Errorf("reading config of %s: %w", r, err)
+		}
+		if raw, d, err = h.getManifest(ctx, r.repo, child.Digest); err != nil {
+			return nil, c.clean(fmt.Errorf("reading config of %s: %w", r, err))
+		}
+	}
+	m, err := parseManifest(d.MediaType, raw)
+	if err != nil {
+		return nil, fmt.Errorf("reading config of %s: %w", r, err)
+	}
+	if m.Config == nil {
+		return nil, fmt.Errorf("reading config of %s: manifest %s has no config: %w", r, d.Digest, ErrUnsupported)
+	}
+	b, err := h.getBlob(ctx, r.repo, *m.Config, configLimit)
+	if err != nil {
+		return nil, c.clean(fmt.Errorf("reading config of %s: %w", r, err))
+	}
+	return b, nil
 }
 
 // Blob returns the bytes of a small blob (a config, an in-toto statement)
@@ -191,33 +214,6 @@ func (c *Client) Blob(ctx context.Context, ref string) ([]byte, error) {
 	b, err := h.getBlob(ctx, r.repo, Descriptor{Digest: r.digest}, configLimit)
 	if err != nil {
 		return nil, c.clean(fmt.Errorf("reading blob %s: %w", r.repository()+"@"+r.digest, err))
-	}
-	return b, nil
-}
-
-// configOf reads the config of the manifest raw (of r): for an index, of
-// the image pickImage chooses.
-func (c *Client) configOf(ctx context.Context, r reference, raw []byte, d Descriptor) ([]byte, error) {
-	h := c.host(r.registry)
-	if isIndex(d.MediaType) {
-		child, err := pickImage(raw)
-		if err != nil {
-			return nil, fmt.Errorf("reading config of %s: %w", r, err)
-		}
-		if raw, d, err = h.getManifest(ctx, r.repo, child.Digest); err != nil {
-			return nil, c.clean(fmt.Errorf("reading config of %s: %w", r, err))
-		}
-	}
-	m, err := parseManifest(d.MediaType, raw)
-	if err != nil {
-		return nil, fmt.Errorf("reading config of %s: %w", r, err)
-	}
-	if m.Config == nil {
-		return nil, fmt.Errorf("reading config of %s: manifest %s has no config: %w", r, d.Digest, ErrUnsupported)
-	}
-	b, err := h.getBlob(ctx, r.repo, *m.Config, configLimit)
-	if err != nil {
-		return nil, c.clean(fmt.Errorf("reading config of %s: %w", r, err))
 	}
 	return b, nil
 }

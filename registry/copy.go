@@ -197,10 +197,7 @@ func (cp *copier) authorize(ctx context.Context) error {
 	if cp.opts.DryRun {
 		dstScope = pullScope(cp.dst.repo)
 	}
-	if cp.sameHost {
-		if cp.sameRepo {
-			return cp.dh.prepare(ctx, dstScope)
-		}
+	if cp.sameHost && !cp.sameRepo {
 		return cp.dh.prepare(ctx, dstScope, pullScope(cp.src.repo))
 	}
 	return cp.dh.prepare(ctx, dstScope)
@@ -245,15 +242,9 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 		if err := cp.source(ctx); err != nil {
 			return err
 		}
-		d, ok, err := cp.sh.headManifest(ctx, cp.src.repo, cp.src.tag, false)
-		if err != nil {
-			return fmt.Errorf("resolving %s: %w", cp.src, err)
-		}
-		if !ok {
-			return fmt.Errorf("resolving %s: manifest unknown: %w", cp.src, ErrNotFound)
-		}
-		top = d
-		return nil
+		var err error
+		top, err = cp.sh.resolve(ctx, cp.src)
+		return err
 	}
 	authorize := func(ctx context.Context) error {
 		if err := cp.authorize(ctx); err != nil {
@@ -270,15 +261,9 @@ func (cp *copier) check(ctx context.Context) (Descriptor, *TagResult, error) {
 		if cp.dst.tag == "" {
 			return nil
 		}
-		if d, ok := cp.opts.Known[cp.dst.tag]; ok {
-			have, found = d, d.Digest != ""
-			return nil
-		}
 		var err error
-		if have, found, err = cp.dh.headManifest(ctx, cp.dst.repo, cp.dst.tag, true); err != nil {
-			return fmt.Errorf("checking %s: %w", cp.dst, err)
-		}
-		return nil
+		have, found, err = cp.destinationTag(ctx, cp.dst.tag)
+		return err
 	}
 	if cp.sameHost {
 		// One registry, one token: it must cover the source repository
@@ -421,7 +406,7 @@ func (cp *copier) copyGraph(ctx context.Context, top Descriptor, exact *TagResul
 	// else straight under the exact tag, which writes both at once.
 	byTag := exact != nil && len(atts) == 0
 	if !present && !byTag {
-		if err := cp.putManifest(ctx, cp.dst.repo, d.Digest, d, raw); err != nil {
+		if _, err := cp.putManifest(ctx, d.Digest, d, raw); err != nil {
 			return err
 		}
 	}
@@ -450,14 +435,9 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 	g.SetLimit(cp.jobs)
 	for i, t := range cp.opts.Tags {
 		g.Go(func() error {
-			have, found := cp.opts.Known[t]
-			if found {
-				found = have.Digest != ""
-			} else {
-				var err error
-				if have, found, err = cp.dh.headManifest(gctx, cp.dst.repo, t, true); err != nil {
-					return fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), t, err)
-				}
+			have, found, err := cp.destinationTag(gctx, t)
+			if err != nil {
+				return err
 			}
 			results[i] = TagResult{Tag: t, Action: ActionCreated}
 			if found && have.Digest == dgst {
@@ -486,6 +466,19 @@ func (cp *copier) writeFloating(ctx context.Context, dgst string, raw func() ([]
 	return nil
 }
 
+// destinationTag is what tag names at the destination: what opts.Known
+// says, else one HEAD.
+func (cp *copier) destinationTag(ctx context.Context, tag string) (Descriptor, bool, error) {
+	if d, ok := cp.opts.Known[tag]; ok {
+		return d, d.Digest != "", nil
+	}
+	d, found, err := cp.dh.headManifest(ctx, cp.dst.repo, tag, true)
+	if err != nil {
+		return Descriptor{}, false, fmt.Errorf("checking %s:%s: %w", cp.dst.repository(), tag, err)
+	}
+	return d, found, nil
+}
+
 // node is a manifest to send: its bytes, and the child manifests the
 // destination lacks.
 type node struct {
@@ -497,7 +490,8 @@ type node struct {
 
 // plan reads the manifest graph under n at the source (repo), keeping only
 // the child manifests the destination does not have: a child that is
-// there is complete, so its whole subtree is skipped.
+// there is complete, so its whole subtree is skipped. (Inside one
+// repository everything is there: plan is not called.)
 func (cp *copier) plan(ctx context.Context, repo string, n *node) error {
 	if err := supported(n.desc.MediaType); err != nil {
 		return fmt.Errorf("copying %s@%s: %w", repo, n.desc.Digest, err)
@@ -515,9 +509,6 @@ func (cp *copier) plan(ctx context.Context, repo string, n *node) error {
 	g.SetLimit(cp.jobs)
 	for i, e := range m.Manifests {
 		g.Go(func() error {
-			if cp.sameRepo {
-				return nil
-			}
 			_, found, err := cp.dh.headManifest(gctx, cp.dst.repo, e.Digest, true)
 			if err != nil {
 				return fmt.Errorf("checking %s@%s: %w", cp.dst.repository(), e.Digest, err)
@@ -598,21 +589,27 @@ func (cp *copier) writeChildren(ctx context.Context, n *node) error {
 			if err := cp.writeChildren(gctx, ch); err != nil {
 				return err
 			}
-			return cp.putManifest(gctx, cp.dst.repo, ch.desc.Digest, ch.desc, ch.raw)
+			_, err := cp.putManifest(gctx, ch.desc.Digest, ch.desc, ch.raw)
+			return err
 		})
 	}
 	return g.Wait()
 }
 
-// putManifest writes a manifest by digest (or a tag) and counts it.
-func (cp *copier) putManifest(ctx context.Context, repo, ident string, d Descriptor, raw []byte) error {
+// putManifest writes a manifest other than the image's tags at the
+// destination, by digest (or under a cosign tag), and counts it; in a dry
+// run it only counts. It reports whether the registry acknowledged a
+// subject (see host.putManifest).
+func (cp *copier) putManifest(ctx context.Context, ident string, d Descriptor, raw []byte) (bool, error) {
+	acked := false
 	if !cp.opts.DryRun {
-		if _, err := cp.dh.putManifest(ctx, repo, ident, d.MediaType, raw); err != nil {
-			return err
+		var err error
+		if acked, err = cp.dh.putManifest(ctx, cp.dst.repo, ident, d.MediaType, raw); err != nil {
+			return false, err
 		}
 	}
 	cp.mu.Lock()
 	cp.res.ManifestsWritten++
 	cp.mu.Unlock()
-	return nil
+	return acked, nil
 }

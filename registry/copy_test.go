@@ -352,6 +352,12 @@ func TestCopyAttachments(t *testing.T) {
 			if diff := cmp.Diff(want, have, sortGot); diff != "" {
 				t.Errorf("attachments (-want +got):\n%s", diff)
 			}
+			// The 2 images and 2 attestation manifests, the index by digest
+			// (its attachments follow it), the 5 attachments; not the tag,
+			// nor the fallback tag indexes.
+			if res.ManifestsWritten != 4+1+5 {
+				t.Errorf("ManifestsWritten = %d, want 10", res.ManifestsWritten)
+			}
 			for _, tag := range []string{cosign(idx.Digest, "sig"), cosign(idx.Digest, "att"), cosign(idx.Images[0].Digest, "sig")} {
 				sameManifest(t, src, dst, "app", "app", tag)
 			}
@@ -373,6 +379,47 @@ func TestCopyAttachments(t *testing.T) {
 				t.Errorf("incomplete tags: %v", v)
 			}
 		})
+	}
+}
+
+// TestCopyAddsToTheFallbackTag: at a destination without the referrers
+// API, a referrer that arrives later is added to the subject's fallback
+// tag index, after what it listed (the earlier copy's and the
+// destination's own).
+func TestCopyAddsToTheFallbackTag(t *testing.T) {
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 21, Layers: 1, LayerSize: 64})
+	src := registrytest.New(t, registrytest.WithReferrersAPI(false))
+	dst := registrytest.New(t, registrytest.WithReferrersAPI(false))
+	src.PushImage(t, "app", "1.0.0", img)
+	first := src.PushReferrer(t, "app", img.Descriptor(), "application/spdx+json", 1)
+	if _, err := newClient(t).Copy(t.Context(), src.Host+"/app:1.0.0", dst.Host+"/app", registry.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	own := dst.PushReferrer(t, "app", img.Descriptor(), "application/vnd.example.scan", 2)
+	later := src.PushReferrer(t, "app", img.Descriptor(), "application/vnd.example.vex", 3)
+
+	res, err := newClient(t).Copy(t.Context(), src.Host+"/app:1.0.0", dst.Host+"/app", registry.CopyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]registry.Action{}
+	for _, a := range res.Attachments {
+		actions[a.Digest] = a.Action
+	}
+	wantActions := map[string]registry.Action{first.Digest: registry.ActionUnchanged, later.Digest: registry.ActionCreated}
+	if diff := cmp.Diff(wantActions, actions); diff != "" {
+		t.Errorf("attachment actions (-want +got):\n%s", diff)
+	}
+	refs, err := newClient(t).Referrers(t.Context(), dst.Host+"/app@"+img.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.Digest)
+	}
+	if diff := cmp.Diff([]string{first.Digest, own.Digest, later.Digest}, got); diff != "" {
+		t.Errorf("referrers at the destination (-want +got):\n%s", diff)
 	}
 }
 
@@ -402,6 +449,11 @@ func TestCopyDryRunWritesNothing(t *testing.T) {
 	// statement, the signature's config and payload.
 	if !res.DryRun || res.BlobsCopied != 3+2+2 || len(res.Attachments) != 1 {
 		t.Errorf("plan = %+v", res)
+	}
+	// The image and its attestation manifest, the index by digest (the
+	// signature follows it), the signature.
+	if res.ManifestsWritten != 2+1+1 {
+		t.Errorf("ManifestsWritten = %d, want 4", res.ManifestsWritten)
 	}
 	if _, _, ok := dst.Manifest("app", "1.0.0"); ok {
 		t.Error("dry run created the tag")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,18 +228,52 @@ func TestCopyBoundsParallelism(t *testing.T) {
 	}
 }
 
+// TestCopyReportsProgress: the last update is every byte copied, and no
+// update counts more than the total, also when a blob's upload is tried
+// again after a try that had read the whole blob (its answer failed).
 func TestCopyReportsProgress(t *testing.T) {
-	src, dst := registrytest.New(t), registrytest.New(t)
-	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 9, Layers: 3, LayerSize: 5000})
-	src.PushImage(t, "app", "1", img)
-	var last registry.Update
-	calls := 0
-	c := newClient(t, registry.WithProgress(func(u registry.Update) { last = u; calls++ }))
-	res, err := c.Copy(t.Context(), src.Host+"/app:1", dst.Host+"/app", registry.CopyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if calls == 0 || last.Complete != res.BytesCopied || last.Total != res.BytesCopied {
-		t.Errorf("last update %+v after %d calls, want %d of %d", last, calls, res.BytesCopied, res.BytesCopied)
+	for _, fault := range []string{"", "500", "drop", "drop-after"} {
+		t.Run("fault "+fault, func(t *testing.T) {
+			src := registrytest.New(t)
+			img := registrytest.NewImage(registrytest.ImageSpec{Seed: 9, Layers: 3, LayerSize: 5000})
+			src.PushImage(t, "app", "1", img)
+			var opts []registrytest.Option
+			if fault != "" {
+				// The first upload PUT of each layer fails.
+				var mu sync.Mutex
+				failed := map[string]bool{}
+				opts = append(opts, registrytest.WithFaults(registrytest.Faults{
+					Rate: 1, Kinds: []string{fault},
+					Only: func(r registrytest.Request) bool {
+						mu.Lock()
+						defer mu.Unlock()
+						if r.Kind != registrytest.KindUpload || r.Method != http.MethodPut || failed[r.Ref] {
+							return false
+						}
+						failed[r.Ref] = true
+						return true
+					},
+				}))
+			}
+			dst := registrytest.New(t, opts...)
+			var updates []registry.Update
+			c := newClient(t, registry.WithProgress(func(u registry.Update) { updates = append(updates, u) }))
+			res, err := c.Copy(t.Context(), src.Host+"/app:1", dst.Host+"/app", registry.CopyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(updates) == 0 {
+				t.Fatal("no progress update")
+			}
+			if last := updates[len(updates)-1]; last.Complete != res.BytesCopied || last.Total != res.BytesCopied {
+				t.Errorf("last update %+v after %d updates, want %d of %d", last, len(updates), res.BytesCopied, res.BytesCopied)
+			}
+			for _, u := range updates {
+				if u.Complete > u.Total || u.Complete < 0 {
+					t.Errorf("update %+v: complete beyond the total or below zero", u)
+					break
+				}
+			}
+		})
 	}
 }

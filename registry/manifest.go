@@ -175,6 +175,19 @@ func (h *host) headManifest(ctx context.Context, repo, ident string, existence b
 	return d, true, nil
 }
 
+// resolve is the descriptor of the manifest r names (see headManifest); a
+// manifest the registry does not have is ErrNotFound.
+func (h *host) resolve(ctx context.Context, r reference) (Descriptor, error) {
+	d, found, err := h.headManifest(ctx, r.repo, r.identifier(), false)
+	if err != nil {
+		return Descriptor{}, fmt.Errorf("resolving %s: %w", r, err)
+	}
+	if !found {
+		return Descriptor{}, fmt.Errorf("resolving %s: manifest unknown: %w", r, ErrNotFound)
+	}
+	return d, nil
+}
+
 // manifestType reports whether a Content-Type is a manifest media type
 // (and not a generic one some registries send on HEAD).
 func manifestType(mt string) bool {
@@ -250,8 +263,7 @@ func (h *host) putManifest(ctx context.Context, repo, ident, mediaType string, r
 	if err != nil {
 		return false, fmt.Errorf("writing manifest %s:%s: %w", repo, ident, err)
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
+	drain(resp)
 	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != digestOf(raw) {
 		return false, fmt.Errorf("writing manifest %s:%s: registry stored %s, not %s", repo, ident, got, digestOf(raw))
 	}

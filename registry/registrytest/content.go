@@ -147,44 +147,16 @@ func (x *Index) Descriptor() Descriptor {
 // manifest (platform unknown/unknown, vnd.docker.reference.type:
 // attestation-manifest) per image when attestations is set.
 func NewIndex(seed uint64, platforms []string, layers, size int, attestations bool) *Index {
-	x := &Index{MediaType: MediaOCIIndex}
-	var entries []Descriptor
-	var atts []*Image
-	var attEntries []Descriptor
+	spec := IndexSpec{Provenance: map[string][]byte{}}
 	for i, p := range platforms {
 		img := NewImage(ImageSpec{Seed: seed*1000 + uint64(i), Layers: layers, LayerSize: size, Platform: p,
 			Labels: map[string]string{"org.opencontainers.image.revision": fmt.Sprintf("%040x", seed)}})
-		x.Images = append(x.Images, img)
-		osName, arch, _ := strings.Cut(p, "/")
-		d := img.Descriptor()
-		d.Platform = &Platform{OS: osName, Architecture: arch}
-		entries = append(entries, d)
+		spec.Images = append(spec.Images, img)
 		if attestations {
-			att := newAttestation(seed*1000+500+uint64(i), img.Digest)
-			atts = append(atts, att)
-			ad := att.Descriptor()
-			ad.Platform = &Platform{OS: "unknown", Architecture: "unknown"}
-			ad.Annotations = map[string]string{
-				"vnd.docker.reference.type":   "attestation-manifest",
-				"vnd.docker.reference.digest": img.Digest,
-			}
-			attEntries = append(attEntries, ad)
+			spec.Provenance[img.Digest] = Statement(img.Digest, "https://slsa.dev/provenance/v0.2", map[string]any{"seed": seed*1000 + 500 + uint64(i)})
 		}
 	}
-	x.Images = append(x.Images, atts...)
-	x.Manifest = mustJSON(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     x.MediaType,
-		"manifests":     append(entries, attEntries...),
-	})
-	x.Digest = digest(x.Manifest)
-	return x
-}
-
-// newAttestation is an in-toto provenance manifest for subject, the way
-// BuildKit attaches it inside the index.
-func newAttestation(seed uint64, subject string) *Image {
-	return NewAttestation(subject, Statement(subject, "https://slsa.dev/provenance/v0.2", map[string]any{"seed": seed}))
+	return NewIndexOf(spec)
 }
 
 // Statement is an in-toto statement about subject (a digest) with the

@@ -13,12 +13,10 @@
 package registrytest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -522,14 +520,10 @@ func (s *Server) pickFault(req Request) string {
 	return s.faults.Kinds[s.rng.IntN(len(s.faults.Kinds))]
 }
 
-// drop cuts the connection without an answer.
+// drop cuts the connection without an answer. w is the server's own
+// writer (ServeHTTP passes it, not its statusWriter).
 func drop(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
-	if !ok {
-		if sw, isSW := w.(*statusWriter); isSW {
-			hj, ok = sw.ResponseWriter.(http.Hijacker)
-		}
-	}
 	if !ok {
 		http.Error(w, "cannot drop", http.StatusInternalServerError)
 		return
@@ -564,11 +558,7 @@ func (s *Server) pageTags(w http.ResponseWriter, r *http.Request, repo string) {
 	rec := httptest.NewRecorder()
 	s.inner.ServeHTTP(rec, inner)
 	if rec.Code != http.StatusOK {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		relay(w, rec)
 		return
 	}
 	var page struct {
@@ -593,11 +583,7 @@ func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo str
 	rec := httptest.NewRecorder()
 	s.inner.ServeHTTP(rec, r)
 	if rec.Code != http.StatusOK {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		relay(w, rec)
 		return
 	}
 	var idx map[string]any
@@ -621,6 +607,15 @@ func (s *Server) serveReferrers(w http.ResponseWriter, r *http.Request, repo str
 	json.NewEncoder(w).Encode(idx)
 }
 
+// relay sends an answer of pkg/registry as it was recorded.
+func relay(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
 // statusWriter remembers the status sent.
 type statusWriter struct {
 	http.ResponseWriter
@@ -639,11 +634,6 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(p)
-}
-
-// Hijack lets drop reach the connection.
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
 
 // headerFilter drops a header from an answer.

@@ -104,6 +104,10 @@ type event struct {
 	reused             bool
 }
 
+// newTracer is a tracer over the transport the registry client makes for
+// itself (registry's newBaseTransport: idle connections for its default 8
+// jobs), trusting the CA file alone: WithTransport replaces that transport,
+// CA included.
 func newTracer(caFile string) (*tracer, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 2*8 + 4
