@@ -25,6 +25,12 @@ var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // parseReference parses s. When defaultTag is set and s names neither a tag
 // nor a digest, the tag is defaultTag (docker's "latest" rule for sources).
 func parseReference(s, defaultTag string) (reference, error) {
+	if shown, ok := withoutUserinfo(s); ok {
+		return reference{}, &InvalidReferenceError{
+			Err:  fmt.Errorf("reference %q: credentials do not belong in an image reference: %w", shown, ErrInvalidReference),
+			hint: "drop them and log in instead: docker login HOST (release reads the Docker config)",
+		}
+	}
 	left, dgst, hasDigest := strings.Cut(s, "@")
 	if hasDigest && !digestPattern.MatchString(dgst) {
 		return reference{}, fmt.Errorf("reference %q: digest must be sha256:<64 hex>: %w", s, ErrInvalidReference)
@@ -122,3 +128,32 @@ func cosignTag(d, suffix string) string {
 	}
 	return t
 }
+
+// withoutUserinfo reports whether s starts with URL-style credentials
+// ("user:password@host/…", "user@host/…") and returns s with them
+// redacted, so that no error quotes a password someone typed.
+func withoutUserinfo(s string) (string, bool) {
+	at := strings.IndexByte(s, '@')
+	if at < 0 {
+		return s, false
+	}
+	if slash := strings.IndexByte(s, '/'); slash >= 0 && slash < at {
+		return s, false // host/repo@digest
+	}
+	if strings.HasPrefix(s[at+1:], "sha256:") {
+		return s, false // repo@digest without a host
+	}
+	return "[redacted]" + s[at:], true
+}
+
+// InvalidReferenceError is a reference that cannot be used, with a fix.
+type InvalidReferenceError struct {
+	Err  error
+	hint string
+}
+
+func (e *InvalidReferenceError) Error() string { return e.Err.Error() }
+func (e *InvalidReferenceError) Unwrap() error { return e.Err }
+
+// Hint is the fix a person can apply.
+func (e *InvalidReferenceError) Hint() string { return e.hint }

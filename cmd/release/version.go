@@ -76,7 +76,7 @@ func usageIfInvalid(err error, command string) error {
 
 // usageFrom turns err into a usage error, keeping its hint if it has one.
 func usageFrom(err error, command string) error {
-	hint := release.Hint(err)
+	hint := hintFor(err)
 	if hint == "" {
 		hint = fmt.Sprintf("run 'release %s --help' for usage", command)
 	}
