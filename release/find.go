@@ -284,7 +284,11 @@ func findRead(ctx context.Context, r reader, digest, q string) (*findAnswer, err
 	if err != nil {
 		return nil, err
 	}
-	plats, err := r.platforms(ctx, raw, d, "", needRevision)
+	m, err := parseManifest(raw)
+	if err != nil {
+		return nil, err
+	}
+	plats, err := r.platforms(ctx, m, d, "", needRevision)
 	if err != nil {
 		return nil, err
 	}

@@ -231,7 +231,7 @@ func Inspect(ctx context.Context, images Images, ref string, opts InspectOptions
 		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 	}
 	r := reader{images: images, repo: repo, jobs: opts.Jobs}
-	plats, err := r.platforms(ctx, raw, d, opts.Platform, needAll)
+	plats, err := r.platforms(ctx, top, d, opts.Platform, needAll)
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 	}
@@ -453,13 +453,9 @@ type reader struct {
 
 func (r reader) ref(digest string) string { return r.repo + "@" + digest }
 
-// platforms describes the manifest raw (descriptor d): each platform of an
-// index (only platform when set), or the image.
-func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor, platform string, n need) ([]PlatformInfo, error) {
-	m, err := parseManifest(raw)
-	if err != nil {
-		return nil, err
-	}
+// platforms describes the parsed manifest m (descriptor d): each platform
+// of an index (only platform when set), or the image.
+func (r reader) platforms(ctx context.Context, m *ociManifest, d registry.Descriptor, platform string, n need) ([]PlatformInfo, error) {
 	if !isIndexType(d.MediaType, m) {
 		p, err := r.image(ctx, d.Digest, m, nil, "", n)
 		if err != nil {
@@ -476,6 +472,7 @@ func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor
 		return nil, fmt.Errorf("index %s lists no image: %w", d.Digest, registry.ErrUnsupported)
 	}
 	if platform != "" {
+		var err error
 		entries, err = selectPlatform(entries, platform)
 		if err != nil {
 			return nil, err
