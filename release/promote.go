@@ -183,10 +183,7 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 			return nil, fmt.Errorf("destination: %w", err)
 		}
 	}
-	jobs := opts.Jobs
-	if jobs < 1 {
-		jobs = defaultPromoteJobs
-	}
+	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
 
 	r, err := readPromotion(ctx, reg, opts, src, dst, jobs)
@@ -543,7 +540,7 @@ func shaTagRevision(info *ImageInfo, unlabeled bool) (string, string) {
 	case slices.Contains(info.Differs, KeyRevision):
 		var each []string
 		for _, p := range info.Platforms {
-			each = append(each, platformName(p)+" "+shortHash(p.Revision))
+			each = append(each, platformName(p)+" "+orNone(short12(p.Revision)))
 		}
 		return "", fmt.Sprintf("the platforms were built from different commits (%s): no sha tag", strings.Join(each, ", "))
 	case unlabeled || info.Revision == "":
@@ -851,13 +848,6 @@ func platformName(p PlatformInfo) string {
 		return "the image"
 	}
 	return p.Platform
-}
-
-func shortHash(h string) string {
-	if len(h) > shaTagLen {
-		return h[:shaTagLen]
-	}
-	return orNone(h)
 }
 
 func orNone(s string) string {
