@@ -604,13 +604,14 @@ func promotePlan(v *semver.Version, known []*semver.Version, dstTag, revision, r
 // written.
 type tagState struct {
 	plannedTag
-	Found  bool
-	Digest string
-	// Desc is what the tag names (zero when absent).
+	// Desc is what the tag names: zero when absent, as CopyOptions.Known
+	// takes it.
 	Desc registry.Descriptor
 }
 
-func (s tagState) unchanged(digest string) bool { return s.Found && s.Digest == digest }
+func (s tagState) found() bool { return s.Desc.Digest != "" }
+
+func (s tagState) unchanged(digest string) bool { return s.found() && s.Desc.Digest == digest }
 
 // checkTags reads what each planned tag names in repo, concurrently,
 // unless known already holds it. A tag missing from listed (the
@@ -645,7 +646,7 @@ func checkTags(ctx context.Context, reg PromoteRegistry, repo string, plan []pla
 }
 
 // resolveTags reads what each tag names in repo, jobs at a time; an absent
-// tag is a state with Found false.
+// tag is a zero state.
 func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []string, jobs int) (map[string]tagState, error) {
 	states := make([]tagState, len(names))
 	g, gctx := errgroup.WithContext(ctx)
@@ -659,7 +660,7 @@ func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []
 			case err != nil:
 				return fmt.Errorf("checking %s:%s: %w", repo, name, err)
 			}
-			states[i].Found, states[i].Digest, states[i].Desc = true, d.Digest, d
+			states[i].Desc = d
 			return nil
 		})
 	}
@@ -698,8 +699,8 @@ func conflicts(repo string, states []tagState, digest string, force bool) error 
 	}
 	var taken []string
 	for _, s := range states {
-		if s.Immutable && s.Found && s.Digest != digest {
-			taken = append(taken, fmt.Sprintf("%s:%s names %s", repo, s.Name, s.Digest))
+		if s.Immutable && s.found() && s.Desc.Digest != digest {
+			taken = append(taken, fmt.Sprintf("%s:%s names %s", repo, s.Name, s.Desc.Digest))
 		}
 	}
 	if len(taken) == 0 {
@@ -716,12 +717,12 @@ func conflicts(repo string, states []tagState, digest string, force bool) error 
 func previousImages(ctx context.Context, reg PromoteRegistry, repo string, states []tagState, digest string, jobs int, deps PromoteDeps) []PreviousImage {
 	var prev []PreviousImage
 	for _, s := range states {
-		if !s.Found || s.Digest == digest {
+		if !s.found() || s.Desc.Digest == digest {
 			continue
 		}
-		i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == s.Digest })
+		i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == s.Desc.Digest })
 		if i < 0 {
-			prev = append(prev, PreviousImage{Digest: s.Digest})
+			prev = append(prev, PreviousImage{Digest: s.Desc.Digest})
 			i = len(prev) - 1
 		}
 		prev[i].Tags = append(prev[i].Tags, s.Name)
@@ -774,12 +775,12 @@ func tagActions(ctx context.Context, reg PromoteRegistry, repo string, states []
 		switch {
 		case s.unchanged(digest):
 			action = registry.ActionUnchanged
-		case s.Found:
+		case s.found():
 			action = registry.ActionMoved
 		}
 		if t, ok := copied[s.Name]; ok {
 			action = t.Action
-			if t.Action == registry.ActionMoved && t.Previous != "" && !s.Found {
+			if t.Action == registry.ActionMoved && t.Previous != "" && !s.found() {
 				i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == t.Previous })
 				if i < 0 {
 					prev = append(prev, PreviousImage{Digest: t.Previous})
