@@ -717,20 +717,26 @@ func conflicts(repo string, states []tagState, digest string, force bool) error 
 func previousImages(ctx context.Context, reg PromoteRegistry, repo string, states []tagState, digest string, jobs int, deps PromoteDeps) []PreviousImage {
 	var prev []PreviousImage
 	for _, s := range states {
-		if !s.found() || s.Desc.Digest == digest {
-			continue
+		if s.found() && s.Desc.Digest != digest {
+			prev = addPrevious(prev, s.Desc.Digest, s.Name)
 		}
-		i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == s.Desc.Digest })
-		if i < 0 {
-			prev = append(prev, PreviousImage{Digest: s.Desc.Digest})
-			i = len(prev) - 1
-		}
-		prev[i].Tags = append(prev[i].Tags, s.Name)
 	}
 	describePrevious(ctx, reg, repo, prev, jobs, deps)
 	if prev == nil {
 		prev = []PreviousImage{}
 	}
+	return prev
+}
+
+// addPrevious records that tag named the image digest before, on the
+// entry of that image (a new one at the end when it has none yet).
+func addPrevious(prev []PreviousImage, digest, tag string) []PreviousImage {
+	i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == digest })
+	if i < 0 {
+		prev = append(prev, PreviousImage{Digest: digest})
+		i = len(prev) - 1
+	}
+	prev[i].Tags = append(prev[i].Tags, tag)
 	return prev
 }
 
@@ -781,12 +787,7 @@ func tagActions(ctx context.Context, reg PromoteRegistry, repo string, states []
 		if t, ok := copied[s.Name]; ok {
 			action = t.Action
 			if t.Action == registry.ActionMoved && t.Previous != "" && !s.found() {
-				i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == t.Previous })
-				if i < 0 {
-					prev = append(prev, PreviousImage{Digest: t.Previous})
-					i = len(prev) - 1
-				}
-				prev[i].Tags = append(prev[i].Tags, s.Name)
+				prev = addPrevious(prev, t.Previous, s.Name)
 			}
 		}
 		out = append(out, TagAction{Tag: s.Name, Action: action})
