@@ -124,8 +124,6 @@ func (p *program) prepareCommand(c *cli.Command) {
 	}
 	before := c.Before
 	c.Before = func(ctx *cli.Context) error {
-		p.ui.quiet = ctx.Bool("quiet")
-		p.ui.verbose = ctx.Bool("verbose")
 		cfg, err := loadConfig(p.repoDir(ctx), flagNames(ctx.App.Commands))
 		if err != nil {
 			return err
@@ -134,6 +132,7 @@ func (p *program) prepareCommand(c *cli.Command) {
 		if err := cfg.apply(ctx); err != nil {
 			return err
 		}
+		// After the file: it may set them too.
 		p.ui.quiet = ctx.Bool("quiet")
 		p.ui.verbose = ctx.Bool("verbose")
 		if ctx.Args().Present() && c.ArgsUsage == "" {
