@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -152,10 +151,7 @@ func (p *program) prepareCommand(c *cli.Command) {
 // working directory.
 func (p *program) repoDir(c *cli.Context) string {
 	if d := c.String("repo"); d != "" {
-		if filepath.IsAbs(d) {
-			return d
-		}
-		return filepath.Join(p.wd, d)
+		return p.abs(d)
 	}
 	return p.wd
 }
