@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -154,6 +155,15 @@ func (p *program) repoDir(c *cli.Context) string {
 		return p.abs(d)
 	}
 	return p.wd
+}
+
+// abs resolves a path given on the command line against the working
+// directory of the run.
+func (p *program) abs(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(p.wd, path)
 }
 
 // commonFlags are accepted by every command.

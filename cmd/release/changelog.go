@@ -199,12 +199,3 @@ func writeFileAtomic(file string, data []byte) error {
 	}
 	return nil
 }
-
-// abs resolves a path given on the command line against the working
-// directory of the run.
-func (p *program) abs(path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(p.wd, path)
-}
