@@ -80,6 +80,7 @@ func (p *program) changelog(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	rng, err := release.Changelog(ctx, repo, c.String("from"), c.String("to"), opts)
 	if err != nil {
 		return usageIfInvalid(err, "changelog")
