@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, e env) int {
 	app := p.newApp()
 	err := app.RunContext(ctx, interspersed(app.Commands, args))
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("%w: %v", context.Canceled, err)
+		err = fmt.Errorf("%v: %w", err, context.Canceled)
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
