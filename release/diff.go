@@ -199,11 +199,11 @@ func commitRange(ctx context.Context, git History, oldRev, newRev string, rules 
 	} {
 		log, err := git.Log(ctx, gitinfo.LogQuery{Include: []string{dir.include}, Exclude: []string{dir.exclude}})
 		if err != nil {
-			return nil, fmt.Errorf("listing the commits between %s and %s: %w", shortRev(oldC.Hash), shortRev(newC.Hash), err)
+			return nil, fmt.Errorf("listing the commits between %s and %s: %w", short12(oldC.Hash), short12(newC.Hash), err)
 		}
 		if log.Shallow {
 			return nil, WithHint(fmt.Errorf("shallow clone: the history between %s and %s is cut: %w",
-				shortRev(oldC.Hash), shortRev(newC.Hash), ErrHistory), "git fetch --unshallow")
+				short12(oldC.Hash), short12(newC.Hash), ErrHistory), "git fetch --unshallow")
 		}
 		*dir.out = append(*dir.out, log.Commits...)
 	}
@@ -218,11 +218,4 @@ func commitRange(ctx context.Context, git History, oldRev, newRev string, rules 
 	rng.Notes = BuildNotes(rng.Added, rules)
 	rng.RemovedNotes = BuildNotes(rng.Removed, rules)
 	return rng, nil
-}
-
-func shortRev(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

@@ -160,13 +160,14 @@ func Find(ctx context.Context, images Images, repo, commit string, opts FindOpti
 	for i, t := range tags {
 		g.Go(func() error {
 			d, err := images.Resolve(gctx, repository+":"+t)
-			if errors.Is(err, registry.ErrNotFound) {
-				return nil // deleted since the listing
-			}
-			if err != nil {
+			switch {
+			case errors.Is(err, registry.ErrNotFound):
+				// Deleted since the listing: skipped, and done.
+			case err != nil:
 				return err
+			default:
+				digests[i] = d.Digest
 			}
-			digests[i] = d.Digest
 			resolved.add()
 			return nil
 		})
@@ -284,7 +285,11 @@ func findRead(ctx context.Context, r reader, digest, q string) (*findAnswer, err
 	if err != nil {
 		return nil, err
 	}
-	plats, err := r.platforms(ctx, raw, d, "", needRevision)
+	m, err := parseManifest(raw)
+	if err != nil {
+		return nil, err
+	}
+	plats, err := r.platforms(ctx, m, d, "", needRevision)
 	if err != nil {
 		return nil, err
 	}

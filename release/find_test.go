@@ -265,6 +265,45 @@ func TestFindResolvesConcurrentlyWithinTheBound(t *testing.T) {
 	}
 }
 
+// vanishingTag lists one tag more than the repository has: a tag deleted
+// between the listing and its HEAD.
+type vanishingTag struct {
+	release.Images
+	tag string
+}
+
+func (v vanishingTag) Tags(ctx context.Context, repo string) ([]string, error) {
+	tags, err := v.Images.Tags(ctx, repo)
+	return append(tags, v.tag), err
+}
+
+// TestFindTagDeletedSinceTheListing: a tag gone by the time it is resolved
+// is skipped, and still counts as done, so the progress line ends at its
+// total.
+func TestFindTagDeletedSinceTheListing(t *testing.T) {
+	reg := registrytest.New(t)
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Labels: oci("revision="+revA, "version=1.0.0")})
+	reg.PushImage(t, "app", "1.0.0", img)
+	last := map[string]release.FindProgress{}
+	res, err := release.Find(t.Context(), vanishingTag{newImages(t), "gone"}, reg.Host+"/app", revA, release.FindOptions{
+		Progress: func(p release.FindProgress) { last[p.Phase] = p },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []release.FoundTag{{Tag: "1.0.0", Digest: img.Digest, Version: "1.0.0", Revision: revA, From: release.OriginLabel}}
+	if diff := cmp.Diff(want, res.Tags); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+	wantLast := map[string]release.FindProgress{
+		"tags":   {Phase: "tags", Done: 2, Total: 2},
+		"images": {Phase: "images", Done: 1, Total: 1},
+	}
+	if diff := cmp.Diff(wantLast, last); diff != "" {
+		t.Errorf("last progress reports (-want +got):\n%s", diff)
+	}
+}
+
 func TestFindCases(t *testing.T) {
 	reg := registrytest.New(t)
 	push := func(tag string, spec registrytest.ImageSpec) *registrytest.Image {

@@ -183,10 +183,7 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 			return nil, fmt.Errorf("destination: %w", err)
 		}
 	}
-	jobs := opts.Jobs
-	if jobs < 1 {
-		jobs = defaultPromoteJobs
-	}
+	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
 
 	r, err := readPromotion(ctx, reg, opts, src, dst, jobs)
@@ -543,7 +540,7 @@ func shaTagRevision(info *ImageInfo, unlabeled bool) (string, string) {
 	case slices.Contains(info.Differs, KeyRevision):
 		var each []string
 		for _, p := range info.Platforms {
-			each = append(each, platformName(p)+" "+shortHash(p.Revision))
+			each = append(each, platformName(p)+" "+orNone(short12(p.Revision)))
 		}
 		return "", fmt.Sprintf("the platforms were built from different commits (%s): no sha tag", strings.Join(each, ", "))
 	case unlabeled || info.Revision == "":
@@ -607,13 +604,14 @@ func promotePlan(v *semver.Version, known []*semver.Version, dstTag, revision, r
 // written.
 type tagState struct {
 	plannedTag
-	Found  bool
-	Digest string
-	// Desc is what the tag names (zero when absent).
+	// Desc is what the tag names: zero when absent, as CopyOptions.Known
+	// takes it.
 	Desc registry.Descriptor
 }
 
-func (s tagState) unchanged(digest string) bool { return s.Found && s.Digest == digest }
+func (s tagState) found() bool { return s.Desc.Digest != "" }
+
+func (s tagState) unchanged(digest string) bool { return s.found() && s.Desc.Digest == digest }
 
 // checkTags reads what each planned tag names in repo, concurrently,
 // unless known already holds it. A tag missing from listed (the
@@ -648,7 +646,7 @@ func checkTags(ctx context.Context, reg PromoteRegistry, repo string, plan []pla
 }
 
 // resolveTags reads what each tag names in repo, jobs at a time; an absent
-// tag is a state with Found false.
+// tag is a zero state.
 func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []string, jobs int) (map[string]tagState, error) {
 	states := make([]tagState, len(names))
 	g, gctx := errgroup.WithContext(ctx)
@@ -662,7 +660,7 @@ func resolveTags(ctx context.Context, reg PromoteRegistry, repo string, names []
 			case err != nil:
 				return fmt.Errorf("checking %s:%s: %w", repo, name, err)
 			}
-			states[i].Found, states[i].Digest, states[i].Desc = true, d.Digest, d
+			states[i].Desc = d
 			return nil
 		})
 	}
@@ -701,8 +699,8 @@ func conflicts(repo string, states []tagState, digest string, force bool) error 
 	}
 	var taken []string
 	for _, s := range states {
-		if s.Immutable && s.Found && s.Digest != digest {
-			taken = append(taken, fmt.Sprintf("%s:%s names %s", repo, s.Name, s.Digest))
+		if s.Immutable && s.found() && s.Desc.Digest != digest {
+			taken = append(taken, fmt.Sprintf("%s:%s names %s", repo, s.Name, s.Desc.Digest))
 		}
 	}
 	if len(taken) == 0 {
@@ -719,20 +717,26 @@ func conflicts(repo string, states []tagState, digest string, force bool) error 
 func previousImages(ctx context.Context, reg PromoteRegistry, repo string, states []tagState, digest string, jobs int, deps PromoteDeps) []PreviousImage {
 	var prev []PreviousImage
 	for _, s := range states {
-		if !s.Found || s.Digest == digest {
-			continue
+		if s.found() && s.Desc.Digest != digest {
+			prev = addPrevious(prev, s.Desc.Digest, s.Name)
 		}
-		i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == s.Digest })
-		if i < 0 {
-			prev = append(prev, PreviousImage{Digest: s.Digest})
-			i = len(prev) - 1
-		}
-		prev[i].Tags = append(prev[i].Tags, s.Name)
 	}
 	describePrevious(ctx, reg, repo, prev, jobs, deps)
 	if prev == nil {
 		prev = []PreviousImage{}
 	}
+	return prev
+}
+
+// addPrevious records that tag named the image digest before, on the
+// entry of that image (a new one at the end when it has none yet).
+func addPrevious(prev []PreviousImage, digest, tag string) []PreviousImage {
+	i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == digest })
+	if i < 0 {
+		prev = append(prev, PreviousImage{Digest: digest})
+		i = len(prev) - 1
+	}
+	prev[i].Tags = append(prev[i].Tags, tag)
 	return prev
 }
 
@@ -777,18 +781,13 @@ func tagActions(ctx context.Context, reg PromoteRegistry, repo string, states []
 		switch {
 		case s.unchanged(digest):
 			action = registry.ActionUnchanged
-		case s.Found:
+		case s.found():
 			action = registry.ActionMoved
 		}
 		if t, ok := copied[s.Name]; ok {
 			action = t.Action
-			if t.Action == registry.ActionMoved && t.Previous != "" && !s.Found {
-				i := slices.IndexFunc(prev, func(p PreviousImage) bool { return p.Digest == t.Previous })
-				if i < 0 {
-					prev = append(prev, PreviousImage{Digest: t.Previous})
-					i = len(prev) - 1
-				}
-				prev[i].Tags = append(prev[i].Tags, s.Name)
+			if t.Action == registry.ActionMoved && t.Previous != "" && !s.found() {
+				prev = addPrevious(prev, t.Previous, s.Name)
 			}
 		}
 		out = append(out, TagAction{Tag: s.Name, Action: action})
@@ -851,13 +850,6 @@ func platformName(p PlatformInfo) string {
 		return "the image"
 	}
 	return p.Platform
-}
-
-func shortHash(h string) string {
-	if len(h) > shaTagLen {
-		return h[:shaTagLen]
-	}
-	return orNone(h)
 }
 
 func orNone(s string) string {

@@ -231,7 +231,7 @@ func Inspect(ctx context.Context, images Images, ref string, opts InspectOptions
 		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 	}
 	r := reader{images: images, repo: repo, jobs: opts.Jobs}
-	plats, err := r.platforms(ctx, raw, d, opts.Platform, needAll)
+	plats, err := r.platforms(ctx, top, d, opts.Platform, needAll)
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 	}
@@ -275,7 +275,7 @@ func summarize(info *ImageInfo) {
 		v, same := "", true
 		from, sameFrom := Origin(""), true
 		for i, p := range info.Platforms {
-			pv := p.value(k)
+			pv := *p.field(k)
 			if i == 0 {
 				v, from = pv, p.From[k]
 				continue
@@ -287,7 +287,7 @@ func summarize(info *ImageInfo) {
 			info.Differs = append(info.Differs, k)
 			continue
 		}
-		info.setValue(k, v)
+		*info.field(k) = v
 		if sameFrom && from != "" {
 			info.From[k] = from
 		}
@@ -306,42 +306,26 @@ func summarize(info *ImageInfo) {
 	}
 }
 
-func (p *PlatformInfo) value(key string) string {
-	switch key {
-	case KeyVersion:
-		return p.Version
-	case KeyRevision:
-		return p.Revision
-	case KeySource:
-		return p.Source
-	default:
-		return p.Created
-	}
+// field is the value of key (version, revision, source, created).
+func (p *PlatformInfo) field(key string) *string {
+	return valueField(key, &p.Version, &p.Revision, &p.Source, &p.Created)
 }
 
-func (p *PlatformInfo) setValue(key, v string) {
-	switch key {
-	case KeyVersion:
-		p.Version = v
-	case KeyRevision:
-		p.Revision = v
-	case KeySource:
-		p.Source = v
-	default:
-		p.Created = v
-	}
+// field is the value of key (version, revision, source, created).
+func (info *ImageInfo) field(key string) *string {
+	return valueField(key, &info.Version, &info.Revision, &info.Source, &info.Created)
 }
 
-func (info *ImageInfo) setValue(key, v string) {
+func valueField(key string, version, revision, source, created *string) *string {
 	switch key {
 	case KeyVersion:
-		info.Version = v
+		return version
 	case KeyRevision:
-		info.Revision = v
+		return revision
 	case KeySource:
-		info.Source = v
+		return source
 	default:
-		info.Created = v
+		return created
 	}
 }
 
@@ -453,13 +437,9 @@ type reader struct {
 
 func (r reader) ref(digest string) string { return r.repo + "@" + digest }
 
-// platforms describes the manifest raw (descriptor d): each platform of an
-// index (only platform when set), or the image.
-func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor, platform string, n need) ([]PlatformInfo, error) {
-	m, err := parseManifest(raw)
-	if err != nil {
-		return nil, err
-	}
+// platforms describes the parsed manifest m (descriptor d): each platform
+// of an index (only platform when set), or the image.
+func (r reader) platforms(ctx context.Context, m *ociManifest, d registry.Descriptor, platform string, n need) ([]PlatformInfo, error) {
 	if !isIndexType(d.MediaType, m) {
 		p, err := r.image(ctx, d.Digest, m, nil, "", n)
 		if err != nil {
@@ -476,6 +456,7 @@ func (r reader) platforms(ctx context.Context, raw []byte, d registry.Descriptor
 		return nil, fmt.Errorf("index %s lists no image: %w", d.Digest, registry.ErrUnsupported)
 	}
 	if platform != "" {
+		var err error
 		entries, err = selectPlatform(entries, platform)
 		if err != nil {
 			return nil, err
@@ -553,7 +534,7 @@ func (r reader) image(ctx context.Context, digest string, m *ociManifest, indexA
 			{indexAnn, OriginIndexAnnotation},
 		} {
 			if v := strings.TrimSpace(src.values[ociPrefix+k]); v != "" {
-				p.setValue(k, v)
+				*p.field(k) = v
 				p.From[k] = src.origin
 				break
 			}

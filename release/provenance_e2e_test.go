@@ -41,24 +41,12 @@ import (
 	"github.com/releasetool/release/release/releasetest"
 )
 
-// testEnv is the part of the test environment these tests use.
-type testEnv struct {
-	dockerHost, dockerConfig string
-	plain, tls, ca           string
-	user, password           string
-}
+// testEnv is the test environment, with the helpers these tests share.
+type testEnv struct{ releasetest.Environment }
 
 // realEnv finds the test environment (release/releasetest: skip without
 // it, fail under CI).
-func realEnv(t *testing.T) testEnv {
-	t.Helper()
-	e := releasetest.Env(t)
-	return testEnv{
-		dockerHost: e.DockerHost(), dockerConfig: e.DockerConfig(),
-		plain: e.Registry(), tls: e.RegistryTLS(), ca: e.RegistryCA(),
-		user: e.RegistryUser(), password: e.RegistryPassword(),
-	}
-}
+func realEnv(t *testing.T) testEnv { return testEnv{releasetest.Env(t)} }
 
 // uniqueRepo names a repository no earlier run used (the registries keep
 // their storage between runs).
@@ -73,7 +61,7 @@ func (e testEnv) docker(t *testing.T, dir string, env []string, args ...string) 
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "docker", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"DOCKER_HOST=" + e.dockerHost, "DOCKER_CONFIG=" + e.dockerConfig}, env...)...)
+	cmd.Env = append(os.Environ(), append(e.DockerEnv(), env...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -102,7 +90,7 @@ func (e testEnv) dockerBuild(t *testing.T, ref, platform string, labels map[stri
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "docker", "image", "rm", ref)
-		cmd.Env = append(os.Environ(), "DOCKER_HOST="+e.dockerHost, "DOCKER_CONFIG="+e.dockerConfig)
+		cmd.Env = append(os.Environ(), e.DockerEnv()...)
 		_ = cmd.Run()
 	})
 	e.docker(t, dir, nil, "push", "--quiet", ref)
@@ -118,7 +106,7 @@ func (e testEnv) dockerBuild(t *testing.T, ref, platform string, labels map[stri
 func (e testEnv) client(t *testing.T, rt http.RoundTripper, opts ...registry.Option) *registry.Client {
 	t.Helper()
 	dir := t.TempDir()
-	auth := fmt.Sprintf(`{"auths":{%q:{"username":%q,"password":%q}}}`, e.tls, e.user, e.password)
+	auth := fmt.Sprintf(`{"auths":{%q:{"username":%q,"password":%q}}}`, e.RegistryTLS(), e.RegistryUser(), e.RegistryPassword())
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(auth), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +114,7 @@ func (e testEnv) client(t *testing.T, rt http.RoundTripper, opts ...registry.Opt
 	if rt != nil {
 		opts = append(opts, registry.WithTransport(rt))
 	} else {
-		opts = append(opts, registry.WithCAFile(e.ca))
+		opts = append(opts, registry.WithCAFile(e.RegistryCA()))
 	}
 	c, err := registry.New(opts...)
 	if err != nil {
@@ -214,7 +202,7 @@ func stage(t *testing.T, c *registry.Client, mem *registrytest.Server, from, to 
 func TestE2EInspect(t *testing.T) {
 	e := realEnv(t)
 	c := e.client(t, nil)
-	repo := e.plain + "/" + uniqueRepo("inspect")
+	repo := e.Registry() + "/" + uniqueRepo("inspect")
 	revA, revB := strings.Repeat("a1", 20), strings.Repeat("b2", 20)
 
 	labeled := e.dockerBuild(t, repo+":labeled", "linux/amd64", map[string]string{
@@ -334,7 +322,7 @@ func (c *counter) count(method, part string) map[string]int {
 func TestE2EFind(t *testing.T) {
 	e := realEnv(t)
 	c := e.client(t, nil)
-	repo := e.plain + "/" + uniqueRepo("find")
+	repo := e.Registry() + "/" + uniqueRepo("find")
 	// 60 images over 12 commits, 5 tags each: 1.0.i, b-i-0…2, and the
 	// commit's sha tag on its last build (b-i-3 on the others).
 	mem := registrytest.New(t)
@@ -428,7 +416,7 @@ func TestE2EDiff(t *testing.T) {
 	c4 := r.Commit("feat(api): orders", gitinfotest.File("a", "4"))
 	repoDir := openRepo(t, r.Dir)
 
-	repo := e.plain + "/" + uniqueRepo("diff")
+	repo := e.Registry() + "/" + uniqueRepo("diff")
 	e.dockerBuild(t, repo+":prod", "linux/amd64", map[string]string{"org.opencontainers.image.revision": c1})
 	e.dockerBuild(t, repo+":staging", "linux/amd64", map[string]string{"org.opencontainers.image.revision": c4})
 
@@ -452,7 +440,7 @@ func TestE2EDiff(t *testing.T) {
 func TestE2EErrors(t *testing.T) {
 	e := realEnv(t)
 	anonymous := func() *registry.Client {
-		c, err := registry.New(registry.WithKeychain(registry.DockerConfigKeychain(t.TempDir())), registry.WithCAFile(e.ca))
+		c, err := registry.New(registry.WithKeychain(registry.DockerConfigKeychain(t.TempDir())), registry.WithCAFile(e.RegistryCA()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,19 +452,19 @@ func TestE2EErrors(t *testing.T) {
 		want error
 	}{
 		{"bad reference", func() error {
-			_, err := release.Inspect(t.Context(), anonymous, e.plain+"/Bad/Name:1", release.InspectOptions{})
+			_, err := release.Inspect(t.Context(), anonymous, e.Registry()+"/Bad/Name:1", release.InspectOptions{})
 			return err
 		}, registry.ErrInvalidReference},
 		{"unknown repository, inspect", func() error {
-			_, err := release.Inspect(t.Context(), anonymous, e.plain+"/"+uniqueRepo("none")+":1.0.0", release.InspectOptions{})
+			_, err := release.Inspect(t.Context(), anonymous, e.Registry()+"/"+uniqueRepo("none")+":1.0.0", release.InspectOptions{})
 			return err
 		}, registry.ErrNotFound},
 		{"unknown repository, find", func() error {
-			_, err := release.Find(t.Context(), anonymous, e.plain+"/"+uniqueRepo("none"), "abcdef1", release.FindOptions{})
+			_, err := release.Find(t.Context(), anonymous, e.Registry()+"/"+uniqueRepo("none"), "abcdef1", release.FindOptions{})
 			return err
 		}, registry.ErrNotFound},
 		{"unauthorised registry", func() error {
-			_, err := release.Find(t.Context(), anonymous, e.tls+"/"+uniqueRepo("none"), "abcdef1", release.FindOptions{})
+			_, err := release.Find(t.Context(), anonymous, e.RegistryTLS()+"/"+uniqueRepo("none"), "abcdef1", release.FindOptions{})
 			return err
 		}, registry.ErrUnauthorized},
 	}
@@ -486,7 +474,7 @@ func TestE2EErrors(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if strings.Contains(err.Error(), e.password) {
+			if strings.Contains(err.Error(), e.RegistryPassword()) {
 				t.Errorf("the password reached the error: %v", err)
 			}
 		})

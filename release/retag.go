@@ -78,10 +78,7 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 		_, version := VersionOfTag(t)
 		plan = append(plan, plannedTag{Name: t, Immutable: version})
 	}
-	jobs := opts.Jobs
-	if jobs < 1 {
-		jobs = defaultPromoteJobs
-	}
+	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
 
 	// The digest and the tag list at once; the image is described for

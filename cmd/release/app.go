@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, e env) int {
 	app := p.newApp()
 	err := app.RunContext(ctx, interspersed(app.Commands, args))
 	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("%w: %v", context.Canceled, err)
+		err = fmt.Errorf("%v: %w", err, context.Canceled)
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -124,8 +124,6 @@ func (p *program) prepareCommand(c *cli.Command) {
 	}
 	before := c.Before
 	c.Before = func(ctx *cli.Context) error {
-		p.ui.quiet = ctx.Bool("quiet")
-		p.ui.verbose = ctx.Bool("verbose")
 		cfg, err := loadConfig(p.repoDir(ctx), flagNames(ctx.App.Commands))
 		if err != nil {
 			return err
@@ -134,6 +132,7 @@ func (p *program) prepareCommand(c *cli.Command) {
 		if err := cfg.apply(ctx); err != nil {
 			return err
 		}
+		// After the file: it may set them too.
 		p.ui.quiet = ctx.Bool("quiet")
 		p.ui.verbose = ctx.Bool("verbose")
 		if ctx.Args().Present() && c.ArgsUsage == "" {
@@ -153,12 +152,18 @@ func (p *program) prepareCommand(c *cli.Command) {
 // working directory.
 func (p *program) repoDir(c *cli.Context) string {
 	if d := c.String("repo"); d != "" {
-		if filepath.IsAbs(d) {
-			return d
-		}
-		return filepath.Join(p.wd, d)
+		return p.abs(d)
 	}
 	return p.wd
+}
+
+// abs resolves a path given on the command line against the working
+// directory of the run.
+func (p *program) abs(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(p.wd, path)
 }
 
 // commonFlags are accepted by every command.

@@ -211,9 +211,7 @@ func (p *program) build(c *cli.Context) error {
 	}
 	if opts.DryRun {
 		for _, cmd := range res.Commands {
-			// The environment docker gets from release, as a shell would
-			// take it, so the line can be pasted and does the same work.
-			fmt.Fprintln(out, release.ShellQuote(append(slices.Clone(res.Env), append([]string{c.String("docker")}, cmd...)...)))
+			fmt.Fprintln(out, dockerLine(res.Env, c.String("docker"), cmd))
 		}
 		return nil
 	}
@@ -227,6 +225,13 @@ func (p *program) build(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// dockerLine is a docker command of a dry run with the environment docker
+// gets from release in front, as a shell would take it, so the line can be
+// pasted and does the same work.
+func dockerLine(env []string, docker string, args []string) string {
+	return release.ShellQuote(append(slices.Clone(env), append([]string{docker}, args...)...))
 }
 
 // buildRegistry adapts registry.Client to what release.Build reads.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/urfave/cli/v2"
 
 	"github.com/releasetool/release/gitinfo"
@@ -79,6 +80,7 @@ func (p *program) changelog(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	rng, err := release.Changelog(ctx, repo, c.String("from"), c.String("to"), opts)
 	if err != nil {
 		return usageIfInvalid(err, "changelog")
@@ -130,25 +132,19 @@ func (p *program) changelogVersion(c *cli.Context, repo *gitinfo.Repo, rng *rele
 	if err != nil {
 		return "", fmt.Errorf("reading tags: %w", err)
 	}
-	best := ""
-	var bestV *release.ReleaseTag
+	var best *semver.Version
 	for _, t := range tags {
 		if t.Commit != rng.ToCommit {
 			continue
 		}
-		v, err := release.ParseTag(opts.TagPrefix, t.Name)
-		if err != nil {
-			continue
-		}
-		if bestV == nil || v.GreaterThan(bestV.Version) {
-			bestV = &release.ReleaseTag{Name: t.Name, Commit: t.Commit, Version: v}
-			best = v.String()
+		if v, err := release.ParseTag(opts.TagPrefix, t.Name); err == nil && (best == nil || v.GreaterThan(best)) {
+			best = v
 		}
 	}
-	if best == "" {
+	if best == nil {
 		return "", usagef("pass --version for the heading", "%s carries no release tag and is not HEAD: the heading's version is unknown", rng.To)
 	}
-	return best, nil
+	return best.String(), nil
 }
 
 // prependFile adds the section to file (a missing file starts empty) and
@@ -198,13 +194,4 @@ func writeFileAtomic(file string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", file, err)
 	}
 	return nil
-}
-
-// abs resolves a path given on the command line against the working
-// directory of the run.
-func (p *program) abs(path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(p.wd, path)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -115,13 +114,7 @@ func (p *program) cut(c *cli.Context) error {
 	}
 	if !opts.DryRun {
 		// A dry run prints its steps as the result, on stdout.
-		deps.Step = func(s release.StepReport) {
-			if s.Status == release.StepSkipped {
-				p.ui.logf("%s: skipped: %s", s.Name, s.Detail)
-				return
-			}
-			p.ui.logf("%s: %s", s.Name, s.Detail)
-		}
+		deps.Step = func(s release.StepReport) { p.ui.logf("%s", stepLine(s)) }
 	}
 	if opts.Push && !opts.DryRun && !opts.NoBuild {
 		reg, err := p.pushRegistry(c)
@@ -141,17 +134,10 @@ func (p *program) cut(c *cli.Context) error {
 		return writeJSON(out, res)
 	case opts.DryRun:
 		for _, s := range res.Steps {
-			switch s.Status {
-			case release.StepSkipped:
-				fmt.Fprintf(out, "%s: skipped: %s\n", s.Name, s.Detail)
-			default:
-				fmt.Fprintf(out, "%s: %s\n", s.Name, s.Detail)
-			}
+			fmt.Fprintln(out, stepLine(s))
 			if s.Name == "build" && s.Status == release.StepPlanned {
 				for _, cmd := range res.Commands {
-					// As build --dry-run prints them: pasted, they do
-					// the same work.
-					fmt.Fprintln(out, release.ShellQuote(append(slices.Clone(res.Env), append([]string{c.String("docker")}, cmd...)...)))
+					fmt.Fprintln(out, dockerLine(res.Env, c.String("docker"), cmd))
 				}
 			}
 		}
@@ -159,6 +145,15 @@ func (p *program) cut(c *cli.Context) error {
 		fmt.Fprintln(out, cutSummary(res))
 	}
 	return nil
+}
+
+// stepLine is a step of cut as a person reads it: on stderr as it is
+// taken, on stdout in a dry run.
+func stepLine(s release.StepReport) string {
+	if s.Status == release.StepSkipped {
+		return fmt.Sprintf("%s: skipped: %s", s.Name, s.Detail)
+	}
+	return fmt.Sprintf("%s: %s", s.Name, s.Detail)
 }
 
 // cutSummary is the one line a cut prints on stdout: the action, the

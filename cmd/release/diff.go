@@ -127,18 +127,6 @@ func (p *program) diff(c *cli.Context) error {
 	return nil
 }
 
-// rules are the commit rules of .release.yaml, or the default ones.
-func (p *program) rules() (release.Rules, error) {
-	if len(p.cfg.rules) == 0 {
-		return release.DefaultRules(), nil
-	}
-	rules, err := release.NewRules(p.cfg.rules)
-	if err != nil {
-		return release.Rules{}, &usageError{err: err, hint: "fix the rules of " + configFileName}
-	}
-	return rules, nil
-}
-
 // describeRange is the one-line summary of a range, for stderr.
 func describeRange(res *release.DiffResult, r release.DiffRange) string {
 	var b strings.Builder

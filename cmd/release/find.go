@@ -55,7 +55,6 @@ func (p *program) find(c *cli.Context) error {
 			}
 			bar(fmt.Sprintf("%s %d/%d", what, pr.Done, pr.Total))
 		}
-		defer bar("")
 	}
 	repo := c.Args().First()
 	res, err := release.Find(c.Context, client, repo, c.String("commit"), opts)

@@ -129,11 +129,12 @@ func writeInspect(w io.Writer, info *release.ImageInfo) {
 	if info.Platform != "" {
 		row("platform", info.Platform)
 	}
+	values := map[string]string{
+		release.KeyVersion: info.Version, release.KeyRevision: info.Revision,
+		release.KeySource: info.Source, release.KeyCreated: info.Created,
+	}
 	for _, k := range []string{release.KeyVersion, release.KeyRevision, release.KeySource, release.KeyCreated} {
-		v := map[string]string{
-			release.KeyVersion: info.Version, release.KeyRevision: info.Revision,
-			release.KeySource: info.Source, release.KeyCreated: info.Created,
-		}[k]
+		v := values[k]
 		switch {
 		case slices.Contains(info.Differs, k):
 			v = "(differs between platforms)"

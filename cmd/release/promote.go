@@ -137,8 +137,8 @@ func checkReference(ref string, destination bool) error {
 	return nil
 }
 
-// promoteError makes a bad reference a usage error and names what to do
-// about a missing source.
+// promoteError makes a bad reference a usage error (Promote itself gives a
+// missing source its hint).
 func promoteError(err error, command string) error {
 	if errors.Is(err, registry.ErrInvalidReference) {
 		return usageFrom(err, command)

@@ -44,6 +44,7 @@ func (p *program) version(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	res, err := release.NextVersion(c.Context, repo, opts)
 	if err != nil {
 		return usageIfInvalid(err, "version")

@@ -28,12 +28,22 @@ func (p *program) versionOptions(c *cli.Context) (release.Options, error) {
 	opts.Dev = c.Bool("dev")
 	opts.ReleaseAs = c.String("release-as")
 	opts.Paths = c.StringSlice("path")
-	if len(p.cfg.rules) > 0 {
-		rules, err := release.NewRules(p.cfg.rules)
-		if err != nil {
-			return release.Options{}, &usageError{err: err, hint: "fix the rules of " + configFileName}
-		}
-		opts.Rules = rules
+	rules, err := p.rules()
+	if err != nil {
+		return release.Options{}, err
 	}
+	opts.Rules = rules
 	return opts, nil
+}
+
+// rules are the commit rules of .release.yaml, or the default ones.
+func (p *program) rules() (release.Rules, error) {
+	if len(p.cfg.rules) == 0 {
+		return release.DefaultRules(), nil
+	}
+	rules, err := release.NewRules(p.cfg.rules)
+	if err != nil {
+		return release.Rules{}, &usageError{err: err, hint: "fix the rules of " + configFileName}
+	}
+	return rules, nil
 }
