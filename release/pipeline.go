@@ -324,9 +324,14 @@ func describeStatus(st gitinfo.Status) string {
 }
 
 // nextVersion: the version policy. A tagged HEAD is a re-run (existing);
-// no bump is nothing to release.
+// no bump is nothing to release. The notes are those of the commits the
+// policy walked: exactly what Changelog of HEAD would walk again.
 func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
-	v, err := NextVersion(ctx, c.deps.Git, c.opts.Version)
+	in, err := readInput(ctx, c.deps.Git, c.opts.Version)
+	if err != nil {
+		return "", err
+	}
+	v, err := Derive(in, c.opts.Version)
 	if err != nil {
 		return "", err
 	}
@@ -345,16 +350,13 @@ func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
 	default:
 		c.res.Action = ActionCreated
 	}
-	rng, err := Changelog(ctx, c.deps.Git, "", v.Commit, c.opts.Version)
-	switch {
-	case err == nil:
-		c.notes = rng.Notes.Markdown()
-	case v.Tagged && errors.Is(err, ErrHistory):
-		// A re-run in a shallow checkout of the tagged commit: the tag
-		// already carries the notes; only the output lacks them.
+	if in.Truncated {
+		// Derive accepts a walk cut by the shallow boundary only for a
+		// tagged HEAD: a re-run in a shallow checkout of the tagged commit.
+		// The tag already carries the notes; only the output lacks them.
 		c.warnf("the notes of %s are unknown in this shallow clone: the changelog output is empty", v.Tag)
-	default:
-		return "", err
+	} else {
+		c.notes = BuildNotes(in.Commits, c.opts.Version.Rules).Markdown()
 	}
 	c.res.Changelog = c.notes
 	return fmt.Sprintf("%s, tag %s (%s)", v.Version, v.Tag, v.Why()), nil
