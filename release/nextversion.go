@@ -184,10 +184,6 @@ func Changelog(ctx context.Context, git Git, from, to string, opts Options) (*Ch
 	if err != nil {
 		return nil, fmt.Errorf("resolving --to %s: %w", to, err)
 	}
-	rules := opts.Rules
-	if rules.types == nil {
-		rules = DefaultRules()
-	}
 	res := &ChangelogRange{From: from, To: to, ToCommit: toCommit}
 	q := gitinfo.LogQuery{Include: []string{toCommit}, Paths: opts.Paths}
 	var rel []ReleaseTag
@@ -222,6 +218,6 @@ func Changelog(ctx context.Context, git Git, from, to string, opts Options) (*Ch
 		}
 	}
 	res.Commits = len(log.Commits)
-	res.Notes = BuildNotes(log.Commits, rules)
+	res.Notes = BuildNotes(log.Commits, opts.Rules)
 	return res, nil
 }
