@@ -276,7 +276,7 @@ func Derive(in Input, opts Options) (*Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("the clone is shallow: the previous release, commits and bump of %s are unknown (%s)", headTag.Name, unshallowHint))
 		exp.Steps = append(exp.Steps, "the walk reached the shallow boundary before a release tag: only HEAD's own tag is known")
 	} else {
-		bump, commits := bumpCommits(in.Commits, opts.Rules, ref.Major() == 0)
+		bump, commits := bumpCommits(in.Commits, parseCommits(in.Commits), opts.Rules, ref.Major() == 0)
 		res.Bump, res.Commits, exp.Commits = bump, len(in.Commits), commits
 		for _, c := range commits {
 			res.Reasons = append(res.Reasons, Reason{Commit: c.Commit, Subject: c.Subject, Bump: c.Bump})
@@ -617,20 +617,27 @@ func takenWarnings(rel []ReleaseTag, v *semver.Version, head string) []string {
 	return out
 }
 
-// bumpCommits applies the rules to each commit of the release: merges do
-// not bump, a revert and the commit it reverts cancel when both are in the
-// release, breaking changes are minor while the major version is 0. It
-// returns the release's bump and each commit's explanation, in order. The
-// zero Rules are DefaultRules, made once here rather than by Rules.Bump for
-// every commit.
-func bumpCommits(commits []gitinfo.Commit, rules Rules, zeroMajor bool) (Bump, []CommitExplanation) {
+// parseCommits reads each commit's message as a Conventional Commit.
+func parseCommits(commits []gitinfo.Commit) []Message {
+	msgs := make([]Message, len(commits))
+	for i, c := range commits {
+		msgs[i] = ParseCommit(c.Message)
+	}
+	return msgs
+}
+
+// bumpCommits applies the rules to each commit of the release (msgs are
+// their parsed messages): merges do not bump, a revert and the commit it
+// reverts cancel when both are in the release, breaking changes are minor
+// while the major version is 0. It returns the release's bump and each
+// commit's explanation, in order. The zero Rules are DefaultRules, made
+// once here rather than by Rules.Bump for every commit.
+func bumpCommits(commits []gitinfo.Commit, msgs []Message, rules Rules, zeroMajor bool) (Bump, []CommitExplanation) {
 	if rules.types == nil {
 		rules = DefaultRules()
 	}
 	out := make([]CommitExplanation, len(commits))
-	msgs := make([]Message, len(commits))
 	for i, c := range commits {
-		msgs[i] = ParseCommit(c.Message)
 		out[i] = CommitExplanation{Commit: c.Hash, Subject: c.Subject()}
 	}
 	cancelReverts(commits, msgs, out)
