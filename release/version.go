@@ -139,10 +139,11 @@ type Result struct {
 }
 
 // NothingToRelease reports whether HEAD makes no new release: it is not
-// tagged, a release exists, and no commit since it changes the version
-// (Version is then that release's).
+// tagged, a release exists, no commit since it changes the version, and
+// Version is that release's. (--dev and --release-as make another version
+// of the same commits: that is something to build and to tag.)
 func (r *Result) NothingToRelease() bool {
-	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != ""
+	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != "" && r.Version == r.PreviousVersion
 }
 
 // Why says in a few words where the version comes from, for a log line:
