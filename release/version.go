@@ -477,11 +477,8 @@ func explainTags(res *Result, rel []ReleaseTag, in Input, base *ReleaseTag, reac
 		}
 		res.Warnings = append(res.Warnings, w)
 	}
-	for _, t := range rel {
-		if behind[t.Commit] && base != nil && t.Commit == base.Commit {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable", t.Name))
-			break
-		}
+	if base != nil && behind[base.Commit] {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable", base.Name))
 	}
 }
 

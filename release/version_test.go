@@ -407,6 +407,10 @@ func TestDeriveWarnings(t *testing.T) {
 			name: "behind", tags: "v1.2.3@b v2.0.0@old", reached: "b", behind: "old", opts: DefaultOptions(),
 			want: []string{"v2.0.0 is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable"},
 		},
+		{
+			name: "behind, with a higher prerelease on the same commit", tags: "v1.2.3@b v2.0.0@old v2.1.0-rc.1@old", reached: "b", behind: "old", opts: DefaultOptions(),
+			want: []string{"v2.0.0 is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
