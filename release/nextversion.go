@@ -114,13 +114,7 @@ func stableTagCommits(rel []ReleaseTag, head string) []string {
 // commits excluding HEAD lists exactly the commits HEAD does not contain.
 func behindTags(ctx context.Context, git Git, rel []ReleaseTag, head string, reached []string) ([]string, error) {
 	met := setOf(reached)
-	var base *ReleaseTag
-	for i, t := range rel {
-		if t.Version.Prerelease() == "" && met[t.Commit] {
-			base = &rel[i]
-			break
-		}
-	}
+	base := highestStable(rel, met, head)
 	if base == nil {
 		// The walk met no release tag, so it went through all of HEAD's
 		// history: no release tag can hide behind one.
@@ -209,12 +203,8 @@ func Changelog(ctx context.Context, git Git, from, to string, opts Options) (*Ch
 		return nil, WithHint(fmt.Errorf("shallow clone: the history of %s ends before the start of the changelog: %w", to, ErrHistory), unshallowHint)
 	}
 	if from == "" {
-		met := setOf(log.Reached)
-		for _, t := range rel {
-			if t.Version.Prerelease() == "" && met[t.Commit] {
-				res.From = t.Name
-				break
-			}
+		if base := highestStable(rel, setOf(log.Reached), toCommit); base != nil {
+			res.From = base.Name
 		}
 	}
 	res.Commits = len(log.Commits)

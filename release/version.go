@@ -258,12 +258,7 @@ func Derive(in Input, opts Options) (*Result, error) {
 	behind := setOf(in.Behind)
 	var base *ReleaseTag
 	if !in.Truncated {
-		for i, t := range rel {
-			if t.Version.Prerelease() == "" && t.Commit != in.Head && reachable[t.Commit] {
-				base = &rel[i]
-				break
-			}
-		}
+		base = highestStable(rel, reachable, in.Head)
 	}
 	explainTags(res, rel, in, base, reachable, behind)
 	exp.Candidates = append(exp.Candidates, ex...)
@@ -400,6 +395,18 @@ func classifyTags(tags []gitinfo.Tag, prefix string) ([]ReleaseTag, []Candidate)
 	})
 	slices.SortFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
 	return rel, other
+}
+
+// highestStable returns the highest stable tag of rel (sorted highest
+// first) whose commit is in commits and is not head: the base of a release
+// among the tag commits known to be reachable from it.
+func highestStable(rel []ReleaseTag, commits map[string]bool, head string) *ReleaseTag {
+	for i, t := range rel {
+		if t.Version.Prerelease() == "" && t.Commit != head && commits[t.Commit] {
+			return &rel[i]
+		}
+	}
+	return nil
 }
 
 // taggedHead returns the release tag that makes HEAD already released: the
