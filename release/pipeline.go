@@ -219,13 +219,14 @@ type cutRun struct {
 	tagger *gitinfo.Signature // from CutOptions.Tagger
 	res    *CutResult
 
-	head    gitinfo.Head // check
-	version *Result      // version
-	nothing string       // version: why there is nothing to release
-	notes   string       // version: the release notes (Markdown)
-	build   BuildOptions // plan: the build's options, completed
-	plan    *BuildResult // plan: the build's dry run
-	pushed  bool         // push: the remote has the tag
+	head    gitinfo.Head   // check
+	status  gitinfo.Status // check
+	version *Result        // version
+	nothing string         // version: why there is nothing to release
+	notes   string         // version: the release notes (Markdown)
+	build   BuildOptions   // plan: the build's options, completed
+	plan    *BuildResult   // plan: the build's dry run
+	pushed  bool           // push: the remote has the tag
 }
 
 func newCutRun(deps CutDeps, opts CutOptions) (*cutRun, error) {
@@ -299,6 +300,7 @@ func (c *cutRun) check(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading worktree status: %w", err)
 	}
+	c.status = st
 	if !st.Dirty {
 		return "clean worktree at " + short12(head.Commit), nil
 	}
@@ -327,7 +329,7 @@ func describeStatus(st gitinfo.Status) string {
 // no bump is nothing to release. The notes are those of the commits the
 // policy walked: exactly what Changelog of HEAD would walk again.
 func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
-	in, err := readInput(ctx, c.deps.Git, c.opts.Version)
+	in, err := readInput(ctx, statusKnown{c.deps.Git, c.status}, c.opts.Version)
 	if err != nil {
 		return "", err
 	}
@@ -361,6 +363,15 @@ func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
 	c.res.Changelog = c.notes
 	return fmt.Sprintf("%s, tag %s (%s)", v.Version, v.Tag, v.Why()), nil
 }
+
+// statusKnown is the repository with the worktree status the check step
+// read: the version policy takes it instead of running git status again.
+type statusKnown struct {
+	Git
+	status gitinfo.Status
+}
+
+func (s statusKnown) Status(context.Context) (gitinfo.Status, error) { return s.status, nil }
 
 // planBuild checks everything the build needs (repositories, Dockerfile,
 // the version's Python form, the tag policy, the docker binary) by a dry

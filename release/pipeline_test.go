@@ -510,6 +510,38 @@ func TestCutShallowTaggedRerun(t *testing.T) {
 	}
 }
 
+// statusCounter counts the worktree status reads (each one runs git status).
+type statusCounter struct {
+	CutGit
+	reads int
+}
+
+func (g *statusCounter) Status(ctx context.Context) (gitinfo.Status, error) {
+	g.reads++
+	return g.CutGit.Status(ctx)
+}
+
+// TestCutReadsStatusOnce: the check step's worktree status serves the
+// version policy too.
+func TestCutReadsStatusOnce(t *testing.T) {
+	f := newCutFixture(t)
+	repo, err := gitinfo.Open(context.Background(), f.work.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	git := &statusCounter{CutGit: repo}
+	opts := f.options()
+	opts.NoBuild, opts.Push = true, false
+	res, err := Cut(context.Background(), CutDeps{Git: git, Now: func() time.Time { return cutClock }}, opts)
+	if err != nil {
+		t.Fatalf("Cut() error = %v", err)
+	}
+	if res.Action != ActionCreated || git.reads != 1 {
+		t.Errorf("Cut() = %s with %d status reads, want created with 1", res.Action, git.reads)
+	}
+}
+
 func TestCutDryRun(t *testing.T) {
 	f := newCutFixture(t)
 	out := filepath.Join(t.TempDir(), "github_output")
