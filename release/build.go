@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -191,7 +192,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		return nil, fmt.Errorf("reading the Dockerfile: %w", err)
 	}
 	for _, p := range opts.Platforms {
-		if parts := strings.Split(p, "/"); len(parts) < 2 || len(parts) > 3 || slicesContainEmpty(parts) {
+		if parts := strings.Split(p, "/"); len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
 			return nil, fmt.Errorf("platform %q: want os/arch[/variant]: %w", p, ErrInvalid)
 		}
 	}
@@ -546,13 +547,4 @@ func addPlatformArgs(args map[string]string, platform string) {
 	} else {
 		args["TARGETVARIANT"] = ""
 	}
-}
-
-func slicesContainEmpty(parts []string) bool {
-	for _, p := range parts {
-		if p == "" {
-			return true
-		}
-	}
-	return false
 }

@@ -56,13 +56,12 @@ type Entry struct {
 // section, entries keep the order of commits (children first, as
 // gitinfo.Log returns them: newest first).
 func BuildNotes(commits []gitinfo.Commit, rules Rules) Notes {
-	_, explained := bumpCommits(commits, rules, false)
-	msgs := make([]Message, len(commits))
+	msgs := parseCommits(commits)
+	_, explained := bumpCommits(commits, msgs, rules, false)
 	targets := map[string]bool{}
-	for i, c := range commits {
-		msgs[i] = ParseCommit(c.Message)
-		if msgs[i].Fixup == "" {
-			targets[noteKey(msgs[i])] = true
+	for _, m := range msgs {
+		if m.Fixup == "" {
+			targets[noteKey(m)] = true
 		}
 	}
 	bySection := map[string][]Entry{}

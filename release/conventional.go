@@ -413,14 +413,3 @@ func (r Rules) Bump(m Message) (Bump, string) {
 	}
 	return b, prefix + m.Type + " → " + b.String()
 }
-
-// Types returns the rules as a map (type → bump, plus OtherKey), for
-// `--explain` and tests.
-func (r Rules) Types() map[string]Bump {
-	if r.types == nil {
-		r = DefaultRules()
-	}
-	out := maps.Clone(r.types)
-	out[OtherKey] = r.other
-	return out
-}

@@ -208,7 +208,7 @@ func TestNewRulesDoesNotShareDefaults(t *testing.T) {
 	if _, err := NewRules(map[string]string{"feat": "major"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := DefaultRules().Types()["feat"]; got != BumpMinor {
+	if got := DefaultRules().types["feat"]; got != BumpMinor {
 		t.Errorf("DefaultRules feat = %v after NewRules, want minor", got)
 	}
 }

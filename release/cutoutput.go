@@ -81,7 +81,7 @@ func writeGitHubOutput(b *strings.Builder, name, value string) {
 		return
 	}
 	// The delimiter is derived from the value (stable output, testable
-	// lines) and lengthened until no line of the value equals it.
+	// lines) and lengthened until it occurs nowhere in the value.
 	sum := sha256.Sum256([]byte(value))
 	delim := "RELEASE_EOF_" + hex.EncodeToString(sum[:8])
 	for strings.Contains(value, delim) {

@@ -2,7 +2,8 @@ package release
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,11 +154,7 @@ func BuildArgs(m ImageMeta, user []KV) []KV {
 }
 
 func sortedKV(m map[string]string) []KV {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]KV, len(keys))
 	for i, k := range keys {
 		out[i] = KV{Key: k, Value: m[k]}

@@ -250,7 +250,7 @@ func parseDockerfile(src []byte) ([]instruction, error) {
 	return out, nil
 }
 
-// isBlank reports the whitespace that separates words (\s of the
+// isDockerfileBlank reports the whitespace that separates words (\s of the
 // Dockerfile frontend, without the newline that never reaches here).
 func isDockerfileBlank(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'

@@ -30,9 +30,19 @@ type Git interface {
 // (then the base, as the highest reachable). In a shallow clone that check
 // is skipped: those tags count as not reachable.
 func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
+	in, err := readInput(ctx, git, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Derive(in, opts)
+}
+
+// readInput reads what Derive looks at. Cut keeps it: the release's notes
+// are built from the commits of this walk rather than from a second one.
+func readInput(ctx context.Context, git Git, opts Options) (Input, error) {
 	head, err := git.Head(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading HEAD: %w", err)
+		return Input{}, fmt.Errorf("reading HEAD: %w", err)
 	}
 	// The worktree status runs the git binary: let it run while the tags
 	// are read and the history walked. Every return waits for it, so no
@@ -47,11 +57,11 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 	defer func() { <-statusDone }()
 	tags, err := git.Tags(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading tags: %w", err)
+		return Input{}, fmt.Errorf("reading tags: %w", err)
 	}
 	shallow, err := git.Shallow(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading shallow state: %w", err)
+		return Input{}, fmt.Errorf("reading shallow state: %w", err)
 	}
 	rel, _ := classifyTags(tags, opts.TagPrefix)
 
@@ -61,11 +71,11 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 		Paths:   opts.Paths,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("walking the commits since the last release: %w", err)
+		return Input{}, fmt.Errorf("walking the commits since the last release: %w", err)
 	}
 	<-statusDone
 	if statusErr != nil {
-		return nil, fmt.Errorf("reading worktree status: %w", statusErr)
+		return Input{}, fmt.Errorf("reading worktree status: %w", statusErr)
 	}
 	in := Input{
 		Head:      head.Commit,
@@ -79,10 +89,10 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 	if !shallow && !log.Shallow {
 		in.Behind, err = behindTags(ctx, git, rel, head.Commit, log.Reached)
 		if err != nil {
-			return nil, err
+			return Input{}, err
 		}
 	}
-	return Derive(in, opts)
+	return in, nil
 }
 
 // stableTagCommits are the commits of the stable release tags, except
@@ -104,13 +114,7 @@ func stableTagCommits(rel []ReleaseTag, head string) []string {
 // commits excluding HEAD lists exactly the commits HEAD does not contain.
 func behindTags(ctx context.Context, git Git, rel []ReleaseTag, head string, reached []string) ([]string, error) {
 	met := setOf(reached)
-	var base *ReleaseTag
-	for i, t := range rel {
-		if t.Version.Prerelease() == "" && met[t.Commit] {
-			base = &rel[i]
-			break
-		}
-	}
+	base := highestStable(rel, met, head)
 	if base == nil {
 		// The walk met no release tag, so it went through all of HEAD's
 		// history: no release tag can hide behind one.
@@ -174,10 +178,6 @@ func Changelog(ctx context.Context, git Git, from, to string, opts Options) (*Ch
 	if err != nil {
 		return nil, fmt.Errorf("resolving --to %s: %w", to, err)
 	}
-	rules := opts.Rules
-	if rules.types == nil {
-		rules = DefaultRules()
-	}
 	res := &ChangelogRange{From: from, To: to, ToCommit: toCommit}
 	q := gitinfo.LogQuery{Include: []string{toCommit}, Paths: opts.Paths}
 	var rel []ReleaseTag
@@ -203,15 +203,11 @@ func Changelog(ctx context.Context, git Git, from, to string, opts Options) (*Ch
 		return nil, WithHint(fmt.Errorf("shallow clone: the history of %s ends before the start of the changelog: %w", to, ErrHistory), unshallowHint)
 	}
 	if from == "" {
-		met := setOf(log.Reached)
-		for _, t := range rel {
-			if t.Version.Prerelease() == "" && met[t.Commit] {
-				res.From = t.Name
-				break
-			}
+		if base := highestStable(rel, setOf(log.Reached), toCommit); base != nil {
+			res.From = base.Name
 		}
 	}
 	res.Commits = len(log.Commits)
-	res.Notes = BuildNotes(log.Commits, rules)
+	res.Notes = BuildNotes(log.Commits, opts.Rules)
 	return res, nil
 }

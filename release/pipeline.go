@@ -219,13 +219,14 @@ type cutRun struct {
 	tagger *gitinfo.Signature // from CutOptions.Tagger
 	res    *CutResult
 
-	head    gitinfo.Head // check
-	version *Result      // version
-	nothing string       // version: why there is nothing to release
-	notes   string       // version: the release notes (Markdown)
-	build   BuildOptions // plan: the build's options, completed
-	plan    *BuildResult // plan: the build's dry run
-	pushed  bool         // push: the remote has the tag
+	head    gitinfo.Head   // check
+	status  gitinfo.Status // check
+	version *Result        // version
+	nothing string         // version: why there is nothing to release
+	notes   string         // version: the release notes (Markdown)
+	build   BuildOptions   // plan: the build's options, completed
+	plan    *BuildResult   // plan: the build's dry run
+	pushed  bool           // push: the remote has the tag
 }
 
 func newCutRun(deps CutDeps, opts CutOptions) (*cutRun, error) {
@@ -299,6 +300,7 @@ func (c *cutRun) check(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading worktree status: %w", err)
 	}
+	c.status = st
 	if !st.Dirty {
 		return "clean worktree at " + short12(head.Commit), nil
 	}
@@ -324,9 +326,14 @@ func describeStatus(st gitinfo.Status) string {
 }
 
 // nextVersion: the version policy. A tagged HEAD is a re-run (existing);
-// no bump is nothing to release.
+// no bump is nothing to release. The notes are those of the commits the
+// policy walked: exactly what Changelog of HEAD would walk again.
 func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
-	v, err := NextVersion(ctx, c.deps.Git, c.opts.Version)
+	in, err := readInput(ctx, statusKnown{c.deps.Git, c.status}, c.opts.Version)
+	if err != nil {
+		return "", err
+	}
+	v, err := Derive(in, c.opts.Version)
 	if err != nil {
 		return "", err
 	}
@@ -345,20 +352,26 @@ func (c *cutRun) nextVersion(ctx context.Context) (string, error) {
 	default:
 		c.res.Action = ActionCreated
 	}
-	rng, err := Changelog(ctx, c.deps.Git, "", v.Commit, c.opts.Version)
-	switch {
-	case err == nil:
-		c.notes = rng.Notes.Markdown()
-	case v.Tagged && errors.Is(err, ErrHistory):
-		// A re-run in a shallow checkout of the tagged commit: the tag
-		// already carries the notes; only the output lacks them.
+	if in.Truncated {
+		// Derive accepts a walk cut by the shallow boundary only for a
+		// tagged HEAD: a re-run in a shallow checkout of the tagged commit.
+		// The tag already carries the notes; only the output lacks them.
 		c.warnf("the notes of %s are unknown in this shallow clone: the changelog output is empty", v.Tag)
-	default:
-		return "", err
+	} else {
+		c.notes = BuildNotes(in.Commits, c.opts.Version.Rules).Markdown()
 	}
 	c.res.Changelog = c.notes
 	return fmt.Sprintf("%s, tag %s (%s)", v.Version, v.Tag, v.Why()), nil
 }
+
+// statusKnown is the repository with the worktree status the check step
+// read: the version policy takes it instead of running git status again.
+type statusKnown struct {
+	Git
+	status gitinfo.Status
+}
+
+func (s statusKnown) Status(context.Context) (gitinfo.Status, error) { return s.status, nil }
 
 // planBuild checks everything the build needs (repositories, Dockerfile,
 // the version's Python form, the tag policy, the docker binary) by a dry

@@ -475,6 +475,73 @@ func TestCutConflict(t *testing.T) {
 	}
 }
 
+// TestCutShallowTaggedRerun: a re-run in a depth-1 checkout of a commit
+// that already carries its release tag (a tag-triggered job) reuses the
+// tag; the release's notes are unknown there, which is a warning and an
+// empty changelog, not an error.
+func TestCutShallowTaggedRerun(t *testing.T) {
+	f := newCutFixture(t)
+	if _, err := f.cut(f.options()); err != nil {
+		t.Fatalf("first release: %v", err)
+	}
+	head := f.commitAndPush("feat: more")
+	if _, err := f.cut(f.options()); err != nil {
+		t.Fatalf("second release: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), "shallow")
+	gitinfotest.RunGit(t, filepath.Dir(f.bare), "clone", "-q", "--depth=1", "file://"+f.bare, dst)
+	f.work = gitinfotest.Open(t, dst)
+	opts := f.options()
+	opts.NoBuild = true
+	res, err := f.cut(opts)
+	if err != nil {
+		t.Fatalf("Cut() in a shallow clone: %v", err)
+	}
+	want := &CutResult{Action: ActionExisting, Version: "0.2.0", Tag: "v0.2.0", Commit: head, Images: []ImageResult{}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Cut() mismatch (-want +got):\n%s", diff)
+	}
+	wantWarns := []string{
+		"the clone is shallow: the previous release, commits and bump of v0.2.0 are unknown (git fetch --unshallow --tags)",
+		"the notes of v0.2.0 are unknown in this shallow clone: the changelog output is empty",
+	}
+	if diff := cmp.Diff(wantWarns, f.warns); diff != "" {
+		t.Errorf("warnings mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// statusCounter counts the worktree status reads (each one runs git status).
+type statusCounter struct {
+	CutGit
+	reads int
+}
+
+func (g *statusCounter) Status(ctx context.Context) (gitinfo.Status, error) {
+	g.reads++
+	return g.CutGit.Status(ctx)
+}
+
+// TestCutReadsStatusOnce: the check step's worktree status serves the
+// version policy too.
+func TestCutReadsStatusOnce(t *testing.T) {
+	f := newCutFixture(t)
+	repo, err := gitinfo.Open(context.Background(), f.work.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	git := &statusCounter{CutGit: repo}
+	opts := f.options()
+	opts.NoBuild, opts.Push = true, false
+	res, err := Cut(context.Background(), CutDeps{Git: git, Now: func() time.Time { return cutClock }}, opts)
+	if err != nil {
+		t.Fatalf("Cut() error = %v", err)
+	}
+	if res.Action != ActionCreated || git.reads != 1 {
+		t.Errorf("Cut() = %s with %d status reads, want created with 1", res.Action, git.reads)
+	}
+}
+
 func TestCutDryRun(t *testing.T) {
 	f := newCutFixture(t)
 	out := filepath.Join(t.TempDir(), "github_output")

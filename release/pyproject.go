@@ -2,9 +2,10 @@ package release
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -117,12 +118,7 @@ func lookup(m map[string]any, key string) any {
 	if v, ok := m[key]; ok {
 		return v
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if strings.EqualFold(k, key) {
 			return m[k]
 		}
@@ -288,12 +284,7 @@ var urlLabels = map[string][]string{
 
 func projectURL(urls map[string]any, kind string) string {
 	normalised := map[string]string{}
-	keys := make([]string, 0, len(urls))
-	for k := range urls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(urls)) {
 		s, ok := urls[k].(string)
 		if !ok {
 			continue

@@ -139,10 +139,11 @@ type Result struct {
 }
 
 // NothingToRelease reports whether HEAD makes no new release: it is not
-// tagged, a release exists, and no commit since it changes the version
-// (Version is then that release's).
+// tagged, a release exists, no commit since it changes the version, and
+// Version is that release's. (--dev and --release-as make another version
+// of the same commits: that is something to build and to tag.)
 func (r *Result) NothingToRelease() bool {
-	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != ""
+	return r.Bump == BumpNone && !r.Tagged && r.PreviousTag != "" && r.Version == r.PreviousVersion
 }
 
 // Why says in a few words where the version comes from, for a log line:
@@ -257,12 +258,7 @@ func Derive(in Input, opts Options) (*Result, error) {
 	behind := setOf(in.Behind)
 	var base *ReleaseTag
 	if !in.Truncated {
-		for i, t := range rel {
-			if t.Version.Prerelease() == "" && t.Commit != in.Head && reachable[t.Commit] {
-				base = &rel[i]
-				break
-			}
-		}
+		base = highestStable(rel, reachable, in.Head)
 	}
 	explainTags(res, rel, in, base, reachable, behind)
 	exp.Candidates = append(exp.Candidates, ex...)
@@ -276,7 +272,7 @@ func Derive(in Input, opts Options) (*Result, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("the clone is shallow: the previous release, commits and bump of %s are unknown (%s)", headTag.Name, unshallowHint))
 		exp.Steps = append(exp.Steps, "the walk reached the shallow boundary before a release tag: only HEAD's own tag is known")
 	} else {
-		bump, commits := bumpCommits(in.Commits, o.rules, ref.Major() == 0)
+		bump, commits := bumpCommits(in.Commits, parseCommits(in.Commits), opts.Rules, ref.Major() == 0)
 		res.Bump, res.Commits, exp.Commits = bump, len(in.Commits), commits
 		for _, c := range commits {
 			res.Reasons = append(res.Reasons, Reason{Commit: c.Commit, Subject: c.Subject, Bump: c.Bump})
@@ -333,7 +329,6 @@ func Derive(in Input, opts Options) (*Result, error) {
 type options struct {
 	initial   *semver.Version
 	releaseAs *semver.Version
-	rules     Rules
 }
 
 func checkOptions(opts Options) (options, error) {
@@ -358,10 +353,6 @@ func checkOptions(opts Options) (options, error) {
 		if !validPreLabel(opts.Pre) {
 			return o, fmt.Errorf("--pre %q: want a prerelease label such as rc, beta or alpha (letters, digits, '-', not only digits): %w", opts.Pre, ErrInvalid)
 		}
-	}
-	o.rules = opts.Rules
-	if o.rules.types == nil {
-		o.rules = DefaultRules()
 	}
 	return o, nil
 }
@@ -404,6 +395,18 @@ func classifyTags(tags []gitinfo.Tag, prefix string) ([]ReleaseTag, []Candidate)
 	})
 	slices.SortFunc(other, func(a, b Candidate) int { return cmp.Compare(a.Tag, b.Tag) })
 	return rel, other
+}
+
+// highestStable returns the highest stable tag of rel (sorted highest
+// first) whose commit is in commits and is not head: the base of a release
+// among the tag commits known to be reachable from it.
+func highestStable(rel []ReleaseTag, commits map[string]bool, head string) *ReleaseTag {
+	for i, t := range rel {
+		if t.Version.Prerelease() == "" && t.Commit != head && commits[t.Commit] {
+			return &rel[i]
+		}
+	}
+	return nil
 }
 
 // taggedHead returns the release tag that makes HEAD already released: the
@@ -481,11 +484,8 @@ func explainTags(res *Result, rel []ReleaseTag, in Input, base *ReleaseTag, reac
 		}
 		res.Warnings = append(res.Warnings, w)
 	}
-	for _, t := range rel {
-		if behind[t.Commit] && base != nil && t.Commit == base.Commit {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable", t.Name))
-			break
-		}
+	if base != nil && behind[base.Commit] {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable", base.Name))
 	}
 }
 
@@ -622,15 +622,27 @@ func takenWarnings(rel []ReleaseTag, v *semver.Version, head string) []string {
 	return out
 }
 
-// bumpCommits applies the rules to each commit of the release: merges do
-// not bump, a revert and the commit it reverts cancel when both are in the
-// release, breaking changes are minor while the major version is 0. It
-// returns the release's bump and each commit's explanation, in order.
-func bumpCommits(commits []gitinfo.Commit, rules Rules, zeroMajor bool) (Bump, []CommitExplanation) {
-	out := make([]CommitExplanation, len(commits))
+// parseCommits reads each commit's message as a Conventional Commit.
+func parseCommits(commits []gitinfo.Commit) []Message {
 	msgs := make([]Message, len(commits))
 	for i, c := range commits {
 		msgs[i] = ParseCommit(c.Message)
+	}
+	return msgs
+}
+
+// bumpCommits applies the rules to each commit of the release (msgs are
+// their parsed messages): merges do not bump, a revert and the commit it
+// reverts cancel when both are in the release, breaking changes are minor
+// while the major version is 0. It returns the release's bump and each
+// commit's explanation, in order. The zero Rules are DefaultRules, made
+// once here rather than by Rules.Bump for every commit.
+func bumpCommits(commits []gitinfo.Commit, msgs []Message, rules Rules, zeroMajor bool) (Bump, []CommitExplanation) {
+	if rules.types == nil {
+		rules = DefaultRules()
+	}
+	out := make([]CommitExplanation, len(commits))
+	for i, c := range commits {
 		out[i] = CommitExplanation{Commit: c.Hash, Subject: c.Subject()}
 	}
 	cancelReverts(commits, msgs, out)

@@ -234,6 +234,44 @@ func TestDerive(t *testing.T) {
 	}
 }
 
+// TestNothingToRelease: only a version that stays the last release's is
+// nothing to release; --dev and --release-as make another version of the
+// same commits, which build and cut must not drop.
+func TestNothingToRelease(t *testing.T) {
+	def := DefaultOptions()
+	with := func(f func(*Options)) Options { o := DefaultOptions(); f(&o); return o }
+	tests := []struct {
+		name    string
+		tags    string
+		commits []string
+		opts    Options
+		want    bool
+	}{
+		{"no commit bumps", "v1.2.3@b", []string{"docs: x"}, def, true},
+		{"--pre and no commit bumps", "v1.2.3@b", []string{"docs: x"}, with(func(o *Options) { o.Pre = "rc" }), true},
+		{"--dev and no commit bumps", "v1.2.3@b", []string{"docs: x"}, with(func(o *Options) { o.Dev = true }), false},
+		{"--release-as and no commit bumps", "v1.2.3@b", []string{"docs: x"}, with(func(o *Options) { o.ReleaseAs = "2.0.0" }), false},
+		{"a fix", "v1.2.3@b", []string{"fix: x"}, def, false},
+		{"HEAD tagged", "v1.2.3@b v1.2.4@HEAD", []string{"docs: x"}, def, false},
+		{"no release yet", "", []string{"docs: x"}, def, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Head: hash("c1"), Tags: tags(tt.tags), Commits: history(tt.commits...)}
+			if tt.tags != "" {
+				in.Reached = labels("b")
+			}
+			got, err := Derive(in, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.NothingToRelease() != tt.want {
+				t.Errorf("NothingToRelease() = %v for version %s over %s, want %v", !tt.want, got.Version, got.PreviousTag, tt.want)
+			}
+		})
+	}
+}
+
 // TestDeriveRenderings: the renderings of the result for each kind of
 // version.
 func TestDeriveRenderings(t *testing.T) {
@@ -367,6 +405,10 @@ func TestDeriveWarnings(t *testing.T) {
 		},
 		{
 			name: "behind", tags: "v1.2.3@b v2.0.0@old", reached: "b", behind: "old", opts: DefaultOptions(),
+			want: []string{"v2.0.0 is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable"},
+		},
+		{
+			name: "behind, with a higher prerelease on the same commit", tags: "v1.2.3@b v2.0.0@old v2.1.0-rc.1@old", reached: "b", behind: "old", opts: DefaultOptions(),
 			want: []string{"v2.0.0 is on a commit behind a lower release tag in history (tagged out of order); it is the base as the highest reachable"},
 		},
 	}
