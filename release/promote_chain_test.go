@@ -156,11 +156,18 @@ func TestPromoteRoundTrips(t *testing.T) {
 // the source's revision is known; if the destination's tag list arrived
 // first and lacks it, it is absent without a request.
 func TestPromoteShaTagAbsentFromTheListIsNotRead(t *testing.T) {
-	// Staging over HTTPS answers the config a round trip after prod
-	// (anonymous) answers the list.
-	s := chainSetup{staging: registrytest.New(t, registrytest.WithTLS()), prod: registrytest.New(t, registrytest.WithTLS())}
+	// The premise: prod's tag list has arrived before staging's config
+	// says the revision. Prod is anonymous; its list is answered by 50ms
+	// whichever request goes first (a first 404 must be confirmed by
+	// GET /v2/ before the list is sent, which costs a round trip in some
+	// schedules). Staging wants a token, so its config arrives at 60ms at
+	// the earliest: the 401, the token, the manifest, the config.
+	s := chainSetup{
+		staging: registrytest.New(t, registrytest.WithTLS(), registrytest.WithTokenAuth("u", "p")),
+		prod:    registrytest.New(t, registrytest.WithTLS()),
+	}
 	s.net = registrytest.NewNetwork(rtt, s.staging, s.prod)
-	s.keychain = t.TempDir()
+	s.keychain = dockerConfigFor(t, s.staging.Host, "u", "p")
 	s.staging.PushImage(t, "app", "1.0.0", labeled(1, "1.0.0", revA))
 	s.prod.PushImage(t, "app", "0.9.0", labeled(2, "0.9.0", revB))
 	res, _ := s.promoteOnNetwork(t, release.PromoteOptions{
