@@ -335,11 +335,6 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		}
 	}
 
-	tmp, err := os.MkdirTemp("", "release-build-")
-	if err != nil {
-		return nil, fmt.Errorf("creating a temporary directory: %w", err)
-	}
-	defer os.RemoveAll(tmp)
 	req := DockerRequest{
 		Builder:    builder,
 		Context:    contextDir,
@@ -351,9 +346,13 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		Push:       opts.Push,
 		Provenance: opts.Provenance,
 	}
-	if builder == BuilderBuildx {
-		req.MetadataFile = filepath.Join(tmp, "metadata.json")
-	} else {
+	// A dry run prints commands a person can paste: no temporary paths.
+	if builder == BuilderClassic && !opts.DryRun {
+		tmp, err := os.MkdirTemp("", "release-build-")
+		if err != nil {
+			return nil, fmt.Errorf("creating a temporary directory: %w", err)
+		}
+		defer os.RemoveAll(tmp)
 		req.IIDFile = filepath.Join(tmp, "iid")
 	}
 	for _, repo := range toBuild {
@@ -388,7 +387,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 		if err := deps.Docker.Run(ctx, c, env); err != nil {
 			return nil, err
 		}
-		if id, err := os.ReadFile(req.IIDFile); c[0] == "build" && err == nil {
+		if id, err := os.ReadFile(req.IIDFile); c[0] == "build" && req.IIDFile != "" && err == nil {
 			logf("built image %s", strings.TrimSpace(string(id)))
 		}
 	}

@@ -286,7 +286,7 @@ func TestBuildPushBuildxTwoRegistries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Build() error = %v", err)
 	}
-	if len(e.docker.calls) != 1 || e.docker.calls[0][0] != "buildx" || !contains(e.docker.calls[0], "--push") || !contains(e.docker.calls[0], "--metadata-file") {
+	if len(e.docker.calls) != 1 || e.docker.calls[0][0] != "buildx" || !contains(e.docker.calls[0], "--push") || contains(e.docker.calls[0], "--metadata-file") {
 		t.Fatalf("docker calls = %v, want one buildx build --push", e.docker.calls)
 	}
 	for _, img := range res.Images {

@@ -188,10 +188,10 @@ type DockerRequest struct {
 	// Provenance is buildx's --provenance: "" means false (a plain manifest
 	// for a single platform, see docs/build.md), else mode=min or mode=max.
 	Provenance string
-	// MetadataFile (buildx) and IIDFile (classic) receive what docker
-	// reports about the build.
-	MetadataFile string
-	IIDFile      string
+	// IIDFile (classic) receives the built image's ID, for the log. The
+	// digest of a pushed image is always read back from the registry, so
+	// nothing else of docker's report is asked for.
+	IIDFile string
 }
 
 // DockerCommands turns a request into the docker invocations that carry it
@@ -260,9 +260,6 @@ func DockerCommands(r DockerRequest) ([][]string, error) {
 		a = append(a, "--provenance=mode="+r.Provenance)
 	default:
 		return nil, fmt.Errorf("provenance %q: want min or max: %w", r.Provenance, ErrInvalid)
-	}
-	if r.MetadataFile != "" {
-		a = append(a, "--metadata-file", r.MetadataFile)
 	}
 	switch {
 	case r.Push:
