@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -103,5 +104,93 @@ func TestStatusStagedRename(t *testing.T) {
 	want := gitinfo.Status{Dirty: true, Entries: []gitinfo.StatusEntry{{Code: "R ", Path: "new name.txt"}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Status (-want +got):\n%s", diff)
+	}
+}
+
+// TestStatusUsesTheGitBinary: Status asks the git binary (fast on large
+// worktrees) whenever there is one, found on PATH by default, and falls back
+// to go-git only when git is disabled or refuses the repository. A wrapper
+// logs each argv git is run with.
+func TestStatusUsesTheGitBinary(t *testing.T) {
+	realGit := gitinfotest.GitPath(t)
+	const statusArgs = "status --porcelain=v1 -z --untracked-files=normal"
+	tests := []struct {
+		name string
+		// onPath puts the logging wrapper first on PATH as "git".
+		onPath bool
+		// refuse makes the wrapper fail like git does on a repository
+		// owned by someone else.
+		refuse bool
+		opts   func(wrapper string) []gitinfo.Option
+		want   []string // argv lines the wrapper logged
+	}{
+		{
+			name:   "git on PATH by default",
+			onPath: true,
+			opts:   func(string) []gitinfo.Option { return nil },
+			want:   []string{statusArgs},
+		},
+		{
+			name: "WithGitBinary",
+			opts: func(w string) []gitinfo.Option { return []gitinfo.Option{gitinfo.WithGitBinary(w)} },
+			want: []string{statusArgs},
+		},
+		{
+			name:   "git refusing the repository falls back to go-git",
+			refuse: true,
+			opts:   func(w string) []gitinfo.Option { return []gitinfo.Option{gitinfo.WithGitBinary(w)} },
+			want:   []string{statusArgs},
+		},
+		{
+			name:   "WithGitBinary empty never runs git",
+			onPath: true,
+			opts:   func(string) []gitinfo.Option { return []gitinfo.Option{gitinfo.WithGitBinary("")} },
+			want:   nil,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gitinfotest.New(t)
+			r.Commit("a", File("app/main.py", "print()\n"))
+			r.WriteFile("app/main.py", "changed\n")
+			r.WriteFile("notes.txt", "x")
+
+			bin := t.TempDir()
+			argv := filepath.Join(t.TempDir(), "argv")
+			run := "exec '" + realGit + "' \"$@\"\n"
+			if tc.refuse {
+				run = "echo \"fatal: detected dubious ownership in repository at '$PWD'\" >&2\nexit 128\n"
+			}
+			wrapper := filepath.Join(bin, "git")
+			script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '" + argv + "'\n" + run
+			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tc.onPath {
+				// After gitinfotest.New, which runs the real git.
+				t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			}
+
+			got, err := open(t, r.Dir, tc.opts(wrapper)...).Status(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := gitinfo.Status{Dirty: true, Entries: []gitinfo.StatusEntry{
+				{Code: " M", Path: "app/main.py"},
+				{Code: "??", Path: "notes.txt"},
+			}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Status (-want +got):\n%s", diff)
+			}
+			var ran []string
+			if data, err := os.ReadFile(argv); err == nil {
+				ran = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+			} else if !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, ran); diff != "" {
+				t.Errorf("git runs (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
