@@ -42,7 +42,7 @@ func NextVersion(ctx context.Context, git Git, opts Options) (*Result, error) {
 func readInput(ctx context.Context, git Git, opts Options) (Input, error) {
 	head, err := git.Head(ctx)
 	if err != nil {
-		return Input{}, fmt.Errorf("reading HEAD: %w", err)
+		return Input{}, err // gitinfo says "reading HEAD"
 	}
 	// The worktree status runs the git binary: let it run while the tags
 	// are read and the history walked. Every return waits for it, so no

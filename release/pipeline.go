@@ -292,7 +292,7 @@ func (c *cutRun) warnf(format string, args ...any) {
 func (c *cutRun) check(ctx context.Context) (string, error) {
 	head, err := c.deps.Git.Head(ctx)
 	if err != nil {
-		return "", fmt.Errorf("reading HEAD: %w", err)
+		return "", err // gitinfo says "reading HEAD"
 	}
 	c.head = head
 	c.res.Commit = head.Commit

@@ -119,7 +119,7 @@ func (p *program) changelogVersion(c *cli.Context, repo *gitinfo.Repo, rng *rele
 	}
 	head, err := repo.Head(c.Context)
 	if err != nil {
-		return "", fmt.Errorf("reading HEAD: %w", err)
+		return "", err // gitinfo says "reading HEAD"
 	}
 	if rng.ToCommit == head.Commit {
 		res, err := release.NextVersion(c.Context, repo, opts)
