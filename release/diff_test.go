@@ -312,7 +312,7 @@ func TestFetchHint(t *testing.T) {
 			r.AddRemote("fork", "https://git.example.com/me/app")
 			r.Detach()
 			return r
-		}, "git fetch <remote> " + revC + ", with the remote that has the commit (this clone has fork, upstream)"},
+		}, "git fetch <remote> " + revC + ", naming the remote that has it (this clone has fork, upstream)"},
 		{"no remote", func() *gitinfotest.Repo { return h.r },
 			"this clone has no remote: git remote add origin <the repository the image was built from>, then git fetch origin " + revC},
 		{"shallow", func() *gitinfotest.Repo { return h.r.Clone("--origin=upstream", "--depth=1") },

@@ -33,7 +33,7 @@ type History interface {
 	Tags(ctx context.Context) ([]gitinfo.Tag, error)
 	Log(ctx context.Context, q gitinfo.LogQuery) (*gitinfo.Log, error)
 	Shallow(ctx context.Context) (bool, error)
-	// Remotes name the remote the fetch hint of a missing commit
+	// Remotes tell which remote the fetch hint of a missing commit
 	// names.
 	Remotes(ctx context.Context) (gitinfo.Remotes, error)
 }
@@ -430,7 +430,7 @@ func fetchHint(ctx context.Context, git History, option, rev string) string {
 	if len(rs.Names) == 0 {
 		return "this clone has no remote: git remote add origin <the repository the image was built from>, then " + cmd("origin")
 	}
-	return cmd("<remote>") + ", with the remote that has the commit (this clone has " + strings.Join(rs.Names, ", ") + ")"
+	return cmd("<remote>") + ", naming the remote that has it (this clone has " + strings.Join(rs.Names, ", ") + ")"
 }
 
 // fetchRemote is the remote to fetch missing commits from: the one the
