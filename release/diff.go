@@ -203,7 +203,7 @@ func commitRange(ctx context.Context, git History, oldRev, newRev string, rules 
 		}
 		if log.Shallow {
 			return nil, WithHint(fmt.Errorf("shallow clone: the history between %s and %s is cut: %w",
-				short12(oldC.Hash), short12(newC.Hash), ErrHistory), "git fetch --unshallow")
+				short12(oldC.Hash), short12(newC.Hash), ErrHistory), fetchHint(ctx, git, "--unshallow", ""))
 		}
 		*dir.out = append(*dir.out, log.Commits...)
 	}

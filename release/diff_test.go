@@ -213,11 +213,11 @@ func TestDiffErrors(t *testing.T) {
 		hint     string
 	}{
 		{name: "commit not in the clone", repo: repo, old: "c1", new: "elsewhere", want: release.ErrHistory,
-			text: "commit " + revC + " is not in the local clone", hint: "git fetch origin " + revC},
+			text: "commit " + revC + " is not in the local clone", hint: "git remote add origin <the repository the image was built from>, then git fetch origin " + revC},
 		{name: "commit beyond a shallow clone", repo: shallowRepo, old: "c2", new: "c4", want: release.ErrHistory,
-			text: "is not in the local clone", hint: "git fetch --unshallow (this clone is shallow)"},
+			text: "is not in the local clone", hint: "git fetch --unshallow origin (this clone is shallow)"},
 		{name: "range cut by a shallow clone", repo: shallowRepo, old: "s2", new: "c4", want: release.ErrHistory,
-			text: "shallow clone", hint: "git fetch --unshallow"},
+			text: "shallow clone", hint: "git fetch --unshallow origin"},
 		{name: "image without revision", repo: repo, old: "unlabeled", new: "c4", want: release.ErrNoRevision,
 			text: "app:unlabeled has no", hint: "release build"},
 		{name: "revision that is no hash", repo: repo, old: "branch-name", new: "c4",
@@ -267,8 +267,67 @@ func TestInspectGit(t *testing.T) {
 		t.Errorf("platform's commit (-want +got):\n%s", diff)
 	}
 
-	_, err = release.Inspect(t.Context(), c, reg.Host+"/app:elsewhere", release.InspectOptions{Git: repo})
+	clone := openRepo(t, h.r.Clone().Dir)
+	_, err = release.Inspect(t.Context(), c, reg.Host+"/app:elsewhere", release.InspectOptions{Git: clone})
 	if !errors.Is(err, release.ErrHistory) || release.Hint(err) != "git fetch origin "+revC {
 		t.Errorf("err = %v (hint %q), want ErrHistory with git fetch origin %s", err, release.Hint(err), revC)
+	}
+}
+
+// TestFetchHint: the fetch command of a missing commit names the remote
+// the clone would fetch from, not "origin" whatever the clone calls it.
+func TestFetchHint(t *testing.T) {
+	h := newHistory(t)
+	reg := registrytest.New(t)
+	reg.PushImage(t, "app", "elsewhere", registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Labels: oci("revision=" + revC)}))
+	c := newImages(t)
+	tests := []struct {
+		name  string
+		clone func() *gitinfotest.Repo
+		hint  string
+	}{
+		{"the remote the branch tracks", func() *gitinfotest.Repo {
+			r := h.r.Clone("--origin=upstream")
+			r.AddRemote("fork", "https://git.example.com/me/app")
+			return r
+		}, "git fetch upstream " + revC},
+		{"the only remote, HEAD detached", func() *gitinfotest.Repo {
+			r := h.r.Clone("--origin=upstream")
+			r.Detach()
+			return r
+		}, "git fetch upstream " + revC},
+		{"origin among several, HEAD detached", func() *gitinfotest.Repo {
+			r := h.r.Clone()
+			r.AddRemote("fork", "https://git.example.com/me/app")
+			r.Detach()
+			return r
+		}, "git fetch origin " + revC},
+		{"a branch tracking a local branch", func() *gitinfotest.Repo {
+			r := h.r.Clone("--origin=upstream")
+			r.Git("config", "branch.main.remote", ".")
+			return r
+		}, "git fetch upstream " + revC},
+		{"several remotes, none tracked, no origin", func() *gitinfotest.Repo {
+			r := h.r.Clone("--origin=upstream")
+			r.AddRemote("fork", "https://git.example.com/me/app")
+			r.Detach()
+			return r
+		}, "git fetch <remote> " + revC + ", naming the remote that has it (this clone has fork, upstream)"},
+		{"no remote", func() *gitinfotest.Repo { return h.r },
+			"this clone has no remote: git remote add origin <the repository the image was built from>, then git fetch origin " + revC},
+		{"shallow", func() *gitinfotest.Repo { return h.r.Clone("--origin=upstream", "--depth=1") },
+			"git fetch --unshallow upstream (this clone is shallow)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := openRepo(t, tt.clone().Dir)
+			_, err := release.Inspect(t.Context(), c, reg.Host+"/app:elsewhere", release.InspectOptions{Git: repo})
+			if !errors.Is(err, release.ErrHistory) {
+				t.Fatalf("err = %v, want ErrHistory", err)
+			}
+			if got := release.Hint(err); got != tt.hint {
+				t.Errorf("hint:\n got  %s\n want %s", got, tt.hint)
+			}
+		})
 	}
 }

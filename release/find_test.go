@@ -187,10 +187,12 @@ func TestFindRevisionForms(t *testing.T) {
 	}
 }
 
-// gate holds manifest HEADs until want of them are in flight at once,
-// and records the most it saw: a sequential Find never opens it.
+// gate holds the requests it matches until want of them are in flight at
+// once, and records the most it saw: a Find that makes them one by one
+// never opens it.
 type gate struct {
 	inner http.RoundTripper
+	match func(*http.Request) bool
 	want  int
 	open  chan struct{}
 
@@ -200,8 +202,12 @@ type gate struct {
 	opened   bool
 }
 
+func newGate(inner http.RoundTripper, want int, match func(*http.Request) bool) *gate {
+	return &gate{inner: inner, match: match, want: want, open: make(chan struct{})}
+}
+
 func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodHead {
+	if !g.match(req) {
 		return g.inner.RoundTrip(req)
 	}
 	g.mu.Lock()
@@ -225,12 +231,22 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.inner.RoundTrip(req)
 }
 
+// isHEAD matches the requests that resolve tags; isManifestGET those that
+// start reading an image.
+func isHEAD(r *http.Request) bool { return r.Method == http.MethodHead }
+func isManifestGET(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/")
+}
+
+// TestFindResolvesConcurrentlyWithinTheBound: both phases, resolving tags
+// and reading images, run Jobs requests at once, no fewer and no more.
 func TestFindResolvesConcurrentlyWithinTheBound(t *testing.T) {
 	b := newBigRepo(t, func(i int) bool { return i >= 48 })
 	const jobs = 5
-	g := &gate{inner: http.DefaultTransport, want: jobs, open: make(chan struct{})}
-	c := newImages(t, registry.WithTransport(g))
-	// The deadline only ends a Find that would wait forever at the gate.
+	heads := newGate(http.DefaultTransport, jobs, isHEAD)
+	reads := newGate(heads, jobs, isManifestGET)
+	c := newImages(t, registry.WithTransport(reads))
+	// The deadline only ends a Find that would wait forever at a gate.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var phases []release.FindProgress
@@ -239,10 +255,13 @@ func TestFindResolvesConcurrentlyWithinTheBound(t *testing.T) {
 		Progress: func(p release.FindProgress) { phases = append(phases, p) },
 	})
 	if err != nil {
-		t.Fatalf("Find: %v (a Find that resolves tags one by one never opens the gate)", err)
+		t.Fatalf("Find: %v (a phase that makes its requests one by one never opens its gate)", err)
 	}
-	if g.max != jobs {
-		t.Errorf("at most %d HEADs in flight, want exactly the bound %d", g.max, jobs)
+	if heads.max != jobs {
+		t.Errorf("at most %d HEADs in flight, want exactly the bound %d", heads.max, jobs)
+	}
+	if reads.max != jobs {
+		t.Errorf("at most %d image reads in flight, want exactly the bound %d", reads.max, jobs)
 	}
 	if len(res.Tags) != 25 {
 		t.Errorf("%d tags found, want 25", len(res.Tags))

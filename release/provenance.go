@@ -33,6 +33,9 @@ type History interface {
 	Tags(ctx context.Context) ([]gitinfo.Tag, error)
 	Log(ctx context.Context, q gitinfo.LogQuery) (*gitinfo.Log, error)
 	Shallow(ctx context.Context) (bool, error)
+	// Remotes tell which remote the fetch hint of a missing commit
+	// names.
+	Remotes(ctx context.Context) (gitinfo.Remotes, error)
 }
 
 var (
@@ -399,11 +402,50 @@ func localCommit(ctx context.Context, git History, rev string) (gitinfo.Commit, 
 
 // missingCommit is the ErrHistory error for a commit the clone lacks.
 func missingCommit(ctx context.Context, git History, rev string) error {
-	hint := "git fetch origin " + rev
+	var hint string
 	if shallow, err := git.Shallow(ctx); err == nil && shallow {
-		hint = "git fetch --unshallow (this clone is shallow)"
+		hint = fetchHint(ctx, git, "--unshallow", "") + " (this clone is shallow)"
+	} else {
+		hint = fetchHint(ctx, git, "", rev)
 	}
 	return WithHint(fmt.Errorf("commit %s is not in the local clone: %w", rev, ErrHistory), hint)
+}
+
+// fetchHint is the git fetch that brings what the clone lacks: `git fetch
+// [option] <remote> [rev]`, from the remote fetchRemote picks. A clone
+// with no remote, or several of which none stands out, gets the command
+// with a placeholder and what to put there: a hint naming "origin" in a
+// clone whose remote is "upstream" would fail.
+func fetchHint(ctx context.Context, git History, option, rev string) string {
+	cmd := func(remote string) string {
+		return strings.Join(slices.DeleteFunc([]string{"git fetch", option, remote, rev}, func(s string) bool { return s == "" }), " ")
+	}
+	rs, err := git.Remotes(ctx)
+	if err != nil {
+		return cmd("<remote>")
+	}
+	if r := fetchRemote(rs); r != "" {
+		return cmd(r)
+	}
+	if len(rs.Names) == 0 {
+		return "this clone has no remote: git remote add origin <the repository the image was built from>, then " + cmd("origin")
+	}
+	return cmd("<remote>") + ", naming the remote that has it (this clone has " + strings.Join(rs.Names, ", ") + ")"
+}
+
+// fetchRemote is the remote to fetch missing commits from: the one the
+// current branch tracks, else the only remote, else origin when there is
+// one; "" when none of these applies.
+func fetchRemote(rs gitinfo.Remotes) string {
+	switch {
+	case rs.Upstream != "" && slices.Contains(rs.Names, rs.Upstream):
+		return rs.Upstream
+	case len(rs.Names) == 1:
+		return rs.Names[0]
+	case slices.Contains(rs.Names, "origin"):
+		return "origin"
+	}
+	return ""
 }
 
 // defaultInspectJobs bounds the platform images of one index read at once.

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,30 @@ func skopeoInspect(t *testing.T, ref, arch string) skopeoImage {
 	return s
 }
 
+// skopeoManifest is what `skopeo inspect --raw` shows of the manifest a
+// reference names (an index, or an image).
+type skopeoManifest struct {
+	MediaType   string            `json:"mediaType"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+func skopeoRaw(t *testing.T, ref string) skopeoManifest {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "skopeo", "inspect", "--tls-verify=false", "--raw", "docker://"+ref).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("skopeo inspect --raw %s: %v\n%s", ref, err, ee.Stderr)
+		}
+		t.Fatalf("skopeo inspect --raw %s: %v", ref, err)
+	}
+	var m skopeoManifest
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // plainIndex writes an index (Docker manifest list) of the given images
 // of repo, each under its platform, with ggcr, and returns its digest.
 func plainIndex(t *testing.T, repo, tag string, children map[string]string) string {
@@ -214,23 +239,30 @@ func TestE2EInspect(t *testing.T) {
 	mixed := plainIndex(t, repo, "mixed", map[string]string{"linux/amd64": amd, "linux/arm64": arm})
 	e.dockerBuild(t, repo+":bare", "linux/amd64", nil)
 
-	// Annotations only: written as buildx --annotation writes them.
+	// Annotations only, as buildx --annotation manifest:… writes them
+	// (the environment's buildx cannot: see TestE2EInspectBuildx).
 	mem := registrytest.New(t)
 	mem.PushImage(t, "app", "annotated", registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 1, LayerSize: 32,
-		Annotations: oci("revision="+revB, "version=3.0.0")}))
+		Annotations: oci("revision="+revB, "version=3.0.0", "source=https://git.example.com/team/annotated")}))
 	stage(t, c, mem, "app:annotated", repo+":annotated")
 
+	type value struct {
+		v    string
+		from release.Origin
+	}
 	tests := []struct {
-		tag      string
-		platform string // compared with skopeo --override-arch
-		revision string
-		from     release.Origin
-		digest   string
+		tag             string
+		platform        string // compared with skopeo --override-arch
+		revision        value
+		version, source value
+		digest          string
 	}{
-		{tag: "labeled", revision: revA, from: release.OriginLabel, digest: labeled},
-		{tag: "mixed", platform: "linux/amd64", revision: revA, from: release.OriginLabel, digest: mixed},
-		{tag: "mixed", platform: "linux/arm64", revision: revB, from: release.OriginLabel, digest: mixed},
-		{tag: "annotated", revision: revB, from: release.OriginManifestAnnotation},
+		{tag: "labeled", digest: labeled, revision: value{revA, release.OriginLabel},
+			version: value{"1.4.0", release.OriginLabel}, source: value{"https://git.example.com/team/app", release.OriginLabel}},
+		{tag: "mixed", platform: "linux/amd64", digest: mixed, revision: value{revA, release.OriginLabel}, version: value{"2.0.0", release.OriginLabel}},
+		{tag: "mixed", platform: "linux/arm64", digest: mixed, revision: value{revB, release.OriginLabel}, version: value{"2.0.0", release.OriginLabel}},
+		{tag: "annotated", revision: value{revB, release.OriginManifestAnnotation},
+			version: value{"3.0.0", release.OriginManifestAnnotation}, source: value{"https://git.example.com/team/annotated", release.OriginManifestAnnotation}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.tag+"/"+tt.platform, "/"), func(t *testing.T) {
@@ -258,11 +290,21 @@ func TestE2EInspect(t *testing.T) {
 			if p.Platform != want.Os+"/"+want.Architecture {
 				t.Errorf("platform %s, skopeo says %s/%s", p.Platform, want.Os, want.Architecture)
 			}
-			if p.Revision != tt.revision || p.From[release.KeyRevision] != tt.from {
-				t.Errorf("revision %s from %s, want %s from %s", p.Revision, p.From[release.KeyRevision], tt.revision, tt.from)
+			if raw := skopeoRaw(t, ref); info.MediaType != raw.MediaType {
+				t.Errorf("media type %s, skopeo --raw says %s", info.MediaType, raw.MediaType)
 			}
-			if v := want.Labels["org.opencontainers.image.version"]; v != "" && p.Version != v {
-				t.Errorf("version %s, label says %s", p.Version, v)
+			for _, k := range []struct {
+				key  string
+				got  string
+				want value
+			}{
+				{release.KeyRevision, p.Revision, tt.revision},
+				{release.KeyVersion, p.Version, tt.version},
+				{release.KeySource, p.Source, tt.source},
+			} {
+				if got := (value{k.got, p.From[k.key]}); got != k.want {
+					t.Errorf("%s %q from %q, want %q from %q", k.key, got.v, got.from, k.want.v, k.want.from)
+				}
 			}
 		})
 	}
@@ -292,21 +334,159 @@ func TestE2EInspect(t *testing.T) {
 	})
 }
 
-// counter records the requests a client makes.
+// buildx runs `docker buildx build --push` of the checkout in dir as ref,
+// with the extra environment and arguments; a build that fails returns
+// buildx's error output, for the caller to judge.
+func (e testEnv) buildx(t *testing.T, dir string, env []string, ref string, args ...string) error {
+	t.Helper()
+	all := append([]string{"buildx", "build", "--network", "none", "--push", "--tag", ref}, args...)
+	cmd := exec.CommandContext(t.Context(), "docker", append(all, ".")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append(e.DockerEnv(), env...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rm := exec.CommandContext(ctx, "docker", "image", "rm", ref)
+		rm.Env = append(os.Environ(), e.DockerEnv()...)
+		_ = rm.Run()
+	})
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("docker %s: %v\n%s", strings.Join(all, " "), err, out.String())
+	}
+	return nil
+}
+
+// TestE2EInspectBuildx inspects what docker buildx itself writes from a
+// git checkout when nobody passes --label: BuildKit provenance
+// (--provenance=mode=min), buildx's own git labels (BUILDX_GIT_LABELS=full)
+// and --annotation. The environment's buildx drives the engine through
+// the docker driver (docs/testing.md), which refuses attestations and
+// pushes through the engine, which keeps no annotation; each case checks
+// that this is what happened, so that an environment that can build them
+// gets its answers checked instead.
+func TestE2EInspectBuildx(t *testing.T) {
+	e := realEnv(t)
+	if !e.Buildx() {
+		t.Skip(releasetest.VarBuildx + "=0: no buildx to build with (the classic builder's labels are TestE2EInspect's)")
+	}
+	c := e.client(t, nil)
+	repo := e.Registry() + "/" + uniqueRepo("buildx")
+	const source = "https://git.example.com/team/app.git"
+	r := gitinfotest.New(t)
+	rev := r.Commit("feat: app", gitinfotest.File("Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n"),
+		gitinfotest.File("hello.txt", repo+"\n"))
+	r.AddRemote("origin", source)
+
+	// check compares what Inspect read of ref with skopeo, and each value
+	// with what it should be and where it should come from.
+	type value struct {
+		v    string
+		from release.Origin
+	}
+	check := func(t *testing.T, ref string, revision, version, src value) {
+		t.Helper()
+		info, err := release.Inspect(t.Context(), c, ref, release.InspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := skopeoInspect(t, ref, "")
+		p := info.Platforms[0]
+		if info.Digest != want.Digest || info.MediaType != skopeoRaw(t, ref).MediaType {
+			t.Errorf("digest %s, media type %s; skopeo says %s, %s", info.Digest, info.MediaType, want.Digest, skopeoRaw(t, ref).MediaType)
+		}
+		if diff := cmp.Diff(want.Labels, p.Labels); diff != "" {
+			t.Errorf("labels (-skopeo +release):\n%s", diff)
+		}
+		for _, k := range []struct {
+			key  string
+			got  string
+			want value
+		}{
+			{release.KeyRevision, info.Revision, revision},
+			{release.KeyVersion, info.Version, version},
+			{release.KeySource, info.Source, src},
+		} {
+			if got := (value{k.got, info.From[k.key]}); got != k.want {
+				t.Errorf("%s %q from %q, want %q from %q", k.key, got.v, got.from, k.want.v, k.want.from)
+			}
+		}
+	}
+
+	t.Run("provenance", func(t *testing.T) {
+		ref := repo + ":provenance"
+		err := e.buildx(t, r.Dir, []string{"BUILDX_GIT_LABELS=0"}, ref, "--provenance=mode=min")
+		if err != nil {
+			if !strings.Contains(err.Error(), "Attestation is not supported for the docker driver") {
+				t.Fatal(err)
+			}
+			t.Logf("buildx's docker driver refuses --provenance (docs/testing.md): BuildKit provenance is covered by the statements of TestInspect and inspect.txtar")
+			return
+		}
+		check(t, ref, value{rev, release.OriginProvenance}, value{}, value{source, release.OriginProvenance})
+	})
+
+	t.Run("git labels", func(t *testing.T) {
+		ref := repo + ":git-labels"
+		if err := e.buildx(t, r.Dir, []string{"BUILDX_GIT_LABELS=full"}, ref, "--provenance=false"); err != nil {
+			t.Fatal(err)
+		}
+		check(t, ref, value{rev, release.OriginLabel}, value{}, value{source, release.OriginLabel})
+	})
+
+	t.Run("annotations", func(t *testing.T) {
+		ref := repo + ":annotated"
+		var args []string
+		for _, kv := range []string{"revision=" + rev, "version=3.1.0", "source=" + source} {
+			args = append(args, "--annotation", "manifest:org.opencontainers.image."+kv)
+		}
+		if err := e.buildx(t, r.Dir, []string{"BUILDX_GIT_LABELS=0"}, ref, append(args, "--provenance=false")...); err != nil {
+			t.Fatal(err)
+		}
+		if raw := skopeoRaw(t, ref); len(raw.Annotations) == 0 {
+			// What the docker driver does: the engine pushes its own
+			// manifest. Nothing says where the image came from, and
+			// inspect must not pretend otherwise.
+			t.Logf("buildx's docker driver pushed %s without its annotations (docs/testing.md): annotations are covered by TestE2EInspect/annotated", raw.MediaType)
+			info, err := release.Inspect(t.Context(), c, ref, release.InspectOptions{})
+			if !errors.Is(err, release.ErrNoRevision) || info == nil || info.Revision != "" {
+				t.Errorf("inspect of an image without annotations or labels: %v, want ErrNoRevision", err)
+			}
+			return
+		}
+		check(t, ref, value{rev, release.OriginManifestAnnotation}, value{"3.1.0", release.OriginManifestAnnotation},
+			value{source, release.OriginManifestAnnotation})
+	})
+}
+
+// counter records the requests the registry answered, and how many tag
+// list pages it said came next. Requests that got no answer are left out:
+// the client's first request to a host tries https before http, which the
+// plain registry does not speak.
 type counter struct {
 	inner http.RoundTripper
 	mu    sync.Mutex
 	reqs  []*http.Request
+	links int
 }
 
 func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.inner.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.reqs = append(c.reqs, req)
-	c.mu.Unlock()
-	return c.inner.RoundTrip(req)
+	if strings.HasSuffix(req.URL.Path, "/tags/list") && resp.Header.Get("Link") != "" {
+		c.links++
+	}
+	return resp, err
 }
 
-// count counts the requests of a method whose path contains part.
+// count counts the requests of a method whose path contains part, per
+// path.
 func (c *counter) count(method, part string) map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -317,6 +497,48 @@ func (c *counter) count(method, part string) map[string]int {
 		}
 	}
 	return out
+}
+
+// total counts the requests of a method whose path contains part.
+func (c *counter) total(method, part string) int {
+	n := 0
+	for _, v := range c.count(method, part) {
+		n += v
+	}
+	return n
+}
+
+// queries lists the values of the query parameter key of the requests
+// whose path ends with suffix.
+func (c *counter) queries(suffix, key string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, r := range c.reqs {
+		if strings.HasSuffix(r.URL.Path, suffix) {
+			out = append(out, r.URL.Query().Get(key))
+		}
+	}
+	return out
+}
+
+// tagPageSize asks the registry for tag list pages of n tags instead of
+// the client's 1000, to make a registry that pages send a Link header
+// early.
+type tagPageSize struct {
+	inner http.RoundTripper
+	n     int
+}
+
+func (p tagPageSize) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/tags/list") {
+		return p.inner.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	q := req.URL.Query()
+	q.Set("n", strconv.Itoa(p.n))
+	req.URL.RawQuery = q.Encode()
+	return p.inner.RoundTrip(req)
 }
 
 func TestE2EFind(t *testing.T) {
@@ -359,16 +581,27 @@ func TestE2EFind(t *testing.T) {
 		t.Fatalf("seeding %s: %v", repo, err)
 	}
 
-	for _, commit := range []int{3, 7} {
-		t.Run(commitN(commit)[:7], func(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		commit int
+		page   int // the tag list page size asked for; 0: the client's own
+	}{
+		{name: "client's pages", commit: 3},
+		{name: "pages of 50", commit: 7, page: 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			cnt := &counter{inner: http.DefaultTransport}
-			fc := e.client(t, cnt)
-			res, err := release.Find(t.Context(), fc, repo, commitN(commit)[:7], release.FindOptions{})
+			var rt http.RoundTripper = cnt
+			if tt.page > 0 {
+				rt = tagPageSize{inner: cnt, n: tt.page}
+			}
+			fc := e.client(t, rt)
+			res, err := release.Find(t.Context(), fc, repo, commitN(tt.commit)[:7], release.FindOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var want, got []string
-			for i := commit; i < 60; i += 12 {
+			for i := tt.commit; i < 60; i += 12 {
 				for _, tag := range images[i].tags {
 					want = append(want, tag+" "+images[i].digest+" "+fmt.Sprintf("1.0.%d", i))
 				}
@@ -382,22 +615,35 @@ func TestE2EFind(t *testing.T) {
 			}
 			// Each config at most once, and only for images without
 			// their commit's sha tag: 48 of the 60.
-			blobs := cnt.count(http.MethodGet, "/blobs/")
-			total := 0
-			for path, n := range blobs {
-				total += n
+			for path, n := range cnt.count(http.MethodGet, "/blobs/") {
 				if n != 1 {
 					t.Errorf("%s read %d times", path, n)
 				}
 			}
-			heads := 0
-			for _, n := range cnt.count(http.MethodHead, "/manifests/") {
-				heads += n
+			// What page size was asked: the client's is 1000 (registry/manifest.go).
+			wantN := "1000"
+			if tt.page > 0 {
+				wantN = strconv.Itoa(tt.page)
 			}
-			t.Logf("find %s: %d HEADs, %d manifest GETs, %d config GETs, %d tag list pages",
-				commitN(commit)[:7], heads, len(cnt.count(http.MethodGet, "/manifests/")), total, len(cnt.count(http.MethodGet, "/tags/list")))
-			if total != 48 || res.Lookups != 48 {
-				t.Errorf("%d configs read (lookups %d), want 48", total, res.Lookups)
+			for _, n := range cnt.queries("/tags/list", "n") {
+				if n != wantN {
+					t.Errorf("a tag list page was asked with n=%s, want %s", n, wantN)
+				}
+			}
+			pages := cnt.total(http.MethodGet, "/tags/list")
+			heads := cnt.total(http.MethodHead, "/manifests/")
+			manifests := cnt.total(http.MethodGet, "/manifests/")
+			configs := cnt.total(http.MethodGet, "/blobs/")
+			t.Logf("find %s: %d tag list GETs (%d Link headers), %d HEADs, %d manifest GETs, %d config GETs",
+				commitN(tt.commit)[:7], pages, cnt.links, heads, manifests, configs)
+			// Every page the registry announced was read, and no
+			// other: the registry's (distribution 2.8) tag list does
+			// not page, whatever n asks, so this is one page here.
+			if pages != cnt.links+1 || res.TagsScanned != 300 {
+				t.Errorf("%d tag list GETs for %d Link headers, %d tags scanned; want one more GET than links, and 300 tags", pages, cnt.links, res.TagsScanned)
+			}
+			if configs != 48 || manifests != 48 || res.Lookups != 48 {
+				t.Errorf("%d configs and %d manifests read (lookups %d), want 48 each", configs, manifests, res.Lookups)
 			}
 			if heads != 300 {
 				t.Errorf("%d HEADs, want one per tag (300)", heads)
@@ -409,10 +655,20 @@ func TestE2EFind(t *testing.T) {
 func TestE2EDiff(t *testing.T) {
 	e := realEnv(t)
 	c := e.client(t, nil)
+	// A range with a merge in it:
+	//
+	//	c1 ── fix ── fix ── merge ── c4   main
+	//	  └── feat ── perf ──┘            side
 	r := gitinfotest.New(t)
 	c1 := r.Commit("feat: first", gitinfotest.File("a", "1"))
+	r.Branch("side")
 	r.Commit("fix(cart): empty carts", gitinfotest.File("a", "2"))
-	r.Commit("docs: readme", gitinfotest.File("a", "3"))
+	r.Checkout("side")
+	r.Commit("feat(side): side orders", gitinfotest.File("b", "1"))
+	r.Commit("perf: faster side orders", gitinfotest.File("b", "2"))
+	r.Checkout("main")
+	r.Commit("fix: rounding", gitinfotest.File("a", "3"))
+	r.Merge("Merge branch 'side'", []string{"side"})
 	c4 := r.Commit("feat(api): orders", gitinfotest.File("a", "4"))
 	repoDir := openRepo(t, r.Dir)
 
@@ -420,20 +676,49 @@ func TestE2EDiff(t *testing.T) {
 	e.dockerBuild(t, repo+":prod", "linux/amd64", map[string]string{"org.opencontainers.image.revision": c1})
 	e.dockerBuild(t, repo+":staging", "linux/amd64", map[string]string{"org.opencontainers.image.revision": c4})
 
+	// Every commit of the range (the merge too), in git's order; the
+	// notes list each commit but the merge (every other one here is of
+	// a type the notes list).
+	all := strings.Fields(r.Git("rev-list", c4, "--not", c1))
+	noMerges := strings.Fields(r.Git("rev-list", "--no-merges", c4, "--not", c1))
+	slices.Sort(noMerges)
+	if len(all) != 6 || len(noMerges) != 5 {
+		t.Fatalf("git rev-list: %d commits, %d without merges; the history above has 6 and 5", len(all), len(noMerges))
+	}
+	noted := func(n release.Notes) []string {
+		var out []string
+		for _, s := range n.Sections {
+			for _, e := range s.Entries {
+				out = append(out, e.Commit)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+
 	res, err := release.Diff(t.Context(), c, repo+":prod", repo+":staging", release.DiffOptions{Git: repoDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Fields(r.Git("rev-list", c4, "--not", c1))
-	if diff := cmp.Diff(want, hashes(res.Ranges[0].Added)); diff != "" {
+	fwd := res.Ranges[0]
+	if fwd.Kind != release.ChangeForward || len(res.Ranges) != 1 {
+		t.Errorf("%d ranges, the first %s; want one, forward", len(res.Ranges), fwd.Kind)
+	}
+	if diff := cmp.Diff(all, hashes(fwd.Added)); diff != "" {
 		t.Errorf("commits (-git rev-list +diff):\n%s", diff)
 	}
+	if diff := cmp.Diff(noMerges, noted(fwd.Notes)); diff != "" {
+		t.Errorf("commits in the notes (-git rev-list --no-merges +diff):\n%s", diff)
+	}
+
 	back, err := release.Diff(t.Context(), c, repo+":staging", repo+":prod", release.DiffOptions{Git: repoDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Ranges[0].Kind != release.ChangeRollback || !slices.Equal(want, hashes(back.Ranges[0].Removed)) {
-		t.Errorf("the other way: %s removing %v, want a rollback removing %v", back.Ranges[0].Kind, hashes(back.Ranges[0].Removed), want)
+	rb := back.Ranges[0]
+	if rb.Kind != release.ChangeRollback || !slices.Equal(all, hashes(rb.Removed)) || !slices.Equal(noMerges, noted(rb.RemovedNotes)) {
+		t.Errorf("the other way: %s removing %v (notes %v), want a rollback removing %v (notes %v)",
+			rb.Kind, hashes(rb.Removed), noted(rb.RemovedNotes), all, noMerges)
 	}
 }
 

@@ -34,6 +34,10 @@ type env struct {
 	// tests pass a retry policy that does not wait and transports that
 	// reach in-process registries under other host names. main passes none.
 	registryOptions []registry.Option
+	// stderrIsTerminal says whether stderr is a terminal, the one place
+	// progress lines are drawn (SPEC §1). main asks the terminal; tests
+	// say yes to see the lines a person would.
+	stderrIsTerminal bool
 }
 
 // run is the whole program: it parses args, runs one command, prints the
@@ -275,6 +279,8 @@ func processEnv() env {
 		getenv: os.Getenv,
 		wd:     wd,
 		now:    time.Now,
+
+		stderrIsTerminal: isTerminal(os.Stderr),
 	}
 }
 

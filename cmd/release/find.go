@@ -46,7 +46,7 @@ func (p *program) find(c *cli.Context) error {
 		return err
 	}
 	opts := release.FindOptions{Jobs: c.Int("jobs")}
-	bar := p.progressLine()
+	bar := p.progressLine(c)
 	if bar != nil {
 		opts.Progress = func(pr release.FindProgress) {
 			what := "resolving tags"
@@ -90,20 +90,4 @@ func writeFound(w io.Writer, res *release.FindResult) {
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
-}
-
-// progressLine returns a function that rewrites one progress line on
-// stderr ("" clears it), or nil when stderr is not a terminal or --quiet
-// is set: progress never reaches logs or pipes.
-func (p *program) progressLine() func(string) {
-	if p.ui.quiet || !isTerminal(p.stderr) {
-		return nil
-	}
-	return func(s string) {
-		if s == "" {
-			fmt.Fprint(p.stderr, "\r\033[K")
-			return
-		}
-		fmt.Fprintf(p.stderr, "\r\033[Krelease: %s", s)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/releasetool/release/registry"
@@ -17,6 +18,23 @@ import (
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressLine returns a function that rewrites one progress line on
+// stderr ("" clears it), or nil when stderr is not a terminal, --quiet is
+// set, or --json is: progress never reaches logs or pipes, and a run
+// whose output a program reads draws nothing for a person.
+func (p *program) progressLine(c *cli.Context) func(string) {
+	if p.ui.quiet || c.Bool("json") || !p.stderrIsTerminal {
+		return nil
+	}
+	return func(s string) {
+		if s == "" {
+			fmt.Fprint(p.stderr, "\r\033[K")
+			return
+		}
+		fmt.Fprintf(p.stderr, "\r\033[Krelease: %s", s)
+	}
 }
 
 // transferMeter turns the registry client's byte counts into the progress

@@ -76,7 +76,7 @@ func (p *program) promote(c *cli.Context) error {
 
 	opts := []registry.Option{registry.WithJobs(jobs)}
 	var meter *transferMeter
-	if line := p.progressLine(); line != nil && !asJSON && !dryRun {
+	if line := p.progressLine(c); line != nil && !dryRun {
 		meter = &transferMeter{line: line, now: p.now}
 		opts = append(opts, registry.WithProgress(meter.Update))
 	}

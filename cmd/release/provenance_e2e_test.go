@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/releasetool/release/gitinfo/gitinfotest"
 	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
 	"github.com/releasetool/release/release/releasetest"
@@ -73,6 +74,9 @@ func TestE2EProvenanceCommands(t *testing.T) {
 		"org.opencontainers.image.revision": rev, "org.opencontainers.image.version": "1.2.3",
 	}})
 	mem.PushImage(t, "app", "1.2.3", img)
+	// An image that names no revision anywhere.
+	bare := registrytest.NewImage(registrytest.ImageSpec{Seed: 78, Layers: 1, LayerSize: 32, Labels: map[string]string{"maintainer": "ops"}})
+	mem.PushImage(t, "app", "bare", bare)
 	authed := e.dockerConfig(t, true)
 	c, err := registry.New(registry.WithCAFile(e.ca), registry.WithKeychain(registry.DockerConfigKeychain(authed)))
 	if err != nil {
@@ -88,7 +92,18 @@ func TestE2EProvenanceCommands(t *testing.T) {
 	if _, err := c.Copy(ctx, mem.Host+"/app:1.2.3", repo, registry.CopyOptions{Tags: []string{"sha-" + rev[:12]}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Copy(ctx, mem.Host+"/app:bare", repo, registry.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	anonymous := e.dockerConfig(t, false)
+	// diff's clone: it has none of the images' commits, and its one
+	// remote is not called origin.
+	clone := gitinfotest.New(t)
+	clone.Commit("feat: first", gitinfotest.File("a", "1"))
+	clone.AddRemote("upstream", "https://git.example.com/team/app")
+	diff := func(old, new string) []string {
+		return []string{"diff", old, new, "--git", clone.Dir, "--ca-file", e.ca}
+	}
 
 	tests := []struct {
 		name         string
@@ -113,6 +128,19 @@ func TestE2EProvenanceCommands(t *testing.T) {
 			code: exitFailure, stderr: "rejected the credentials (HTTP 401)", hint: "docker login " + e.tls},
 		{name: "untrusted certificate", dockerConfig: authed, args: []string{"find", repo, "--commit", rev},
 			code: exitFailure, stderr: "certificate signed by an unknown authority", hint: "--ca-file"},
+		{name: "no revision", dockerConfig: authed, args: []string{"inspect", repo + ":bare", "--ca-file", e.ca},
+			code: exitFailure, stderr: repo + ":bare has no org.opencontainers.image.revision label or annotation and no BuildKit provenance",
+			hint: "build images with `release build`"},
+		{name: "diff, bad reference", dockerConfig: authed, args: diff(e.tls+"/Bad/Name:1", repo+":1.2.3"),
+			code: exitUsage, stderr: `reference "` + e.tls + `/Bad/Name:1"`},
+		{name: "diff, unknown repository", dockerConfig: authed, args: diff(repo+"-none:1.2.3", repo+":1.2.3"),
+			code: exitFailure, stderr: "MANIFEST_UNKNOWN", hint: "check the reference"},
+		{name: "diff, unauthorised", dockerConfig: anonymous, args: diff(repo+":sha-"+rev[:12], repo+":1.2.3"),
+			code: exitFailure, stderr: "(HTTP 401)", hint: "docker login " + e.tls},
+		{name: "diff, no revision", dockerConfig: authed, args: diff(repo+":bare", repo+":1.2.3"),
+			code: exitFailure, stderr: repo + ":bare has no org.opencontainers.image.revision", hint: "build images with `release build`"},
+		{name: "diff, commit not in the clone", dockerConfig: authed, args: diff(repo+":sha-"+rev[:12], repo+":1.2.3"),
+			code: exitHistory, stderr: "commit " + rev + " is not in the local clone", hint: "git fetch upstream " + rev},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
