@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,11 +72,50 @@ func realDocker(t *testing.T) string {
 		}
 		return p
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no docker binary on PATH")
+	if ci := os.Getenv("CI"); inCI(ci) {
+		t.Fatal("CI=" + ci + ": no docker binary on PATH")
 	}
 	t.Skip("no docker binary on PATH")
 	return ""
+}
+
+// inCI is release/releasetest's rule for the CI variable: anything but
+// empty, 0 or false asks for a complete environment, so a missing component
+// fails the test instead of skipping it.
+func inCI(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err != nil || b
+}
+
+// TestInCI pins the CI rule the e2e tests share with release/releasetest:
+// CI=1 or CI=yes must fail a missing component as CI=true does.
+func TestInCI(t *testing.T) {
+	for v, want := range map[string]bool{"": false, " ": false, "0": false, "false": false, "FALSE": false,
+		"true": true, "1": true, "yes": true, "on": true, "TRUE": true} {
+		if got := inCI(v); got != want {
+			t.Errorf("inCI(%q) = %t, want %t", v, got, want)
+		}
+	}
+}
+
+// requireBuildx skips a buildx test when the environment has no working
+// buildx plugin (RELEASE_TEST_BUILDX=0), and fails it under CI: scripts/testenv
+// falls back to the classic builder when the plugin does not build, and a
+// pipeline must not go green without ever running buildx.
+func requireBuildx(t *testing.T, e e2eEnv) {
+	t.Helper()
+	if e.buildx {
+		return
+	}
+	msg := releasetest.VarBuildx + "=0: docker buildx is not available in the test environment"
+	if ci := os.Getenv("CI"); inCI(ci) {
+		t.Fatal("CI=" + ci + ": " + msg)
+	}
+	t.Skip(msg)
 }
 
 const e2eToken = "glpat-e2eSecretToken42"
@@ -172,17 +212,16 @@ func e2eRun(t *testing.T, e e2eEnv, dir string, args ...string) (int, string, st
 
 func TestBuildE2E(t *testing.T) {
 	e := newE2EEnv(t)
-	builders := []string{"classic"}
-	if e.buildx {
-		builders = append(builders, "buildx")
-	}
-	for _, builder := range builders {
+	for _, builder := range []string{"classic", "buildx"} {
 		t.Run(builder, func(t *testing.T) {
-			if builder == "classic" {
+			switch builder {
+			case "classic":
 				// The legacy builder itself, as on a machine without
 				// the buildx plugin (docker build would otherwise be
 				// buildx's alias).
 				t.Setenv("DOCKER_BUILDKIT", "0")
+			case "buildx":
+				requireBuildx(t, e)
 			}
 			testBuildE2E(t, e, builder)
 		})
@@ -350,9 +389,6 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 // registry (through the CA file and the docker config's credentials).
 func TestBuildE2ETwoRegistries(t *testing.T) {
 	e := newE2EEnv(t)
-	if e.registryTLS == "" || e.ca == "" {
-		t.Skip("no TLS registry in the test environment")
-	}
 	r := e2eRepo(t)
 	r.Tag("v1.0.0", "HEAD")
 	name := fmt.Sprintf("e2e/two-%d", time.Now().UnixNano())
