@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -352,16 +355,18 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	if diff := cmp.Diff([]string{"1.3.1", "1.3", "1"}, patch.Images[0].Tags); diff != "" {
 		t.Errorf("v1.3.1 tags mismatch (-want +got):\n%s", diff)
 	}
-	latest, err := client.Resolve(ctx, repo+":latest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	v2, err := client.Resolve(ctx, repo+":2.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if latest.Digest != v2.Digest {
-		t.Errorf("latest moved to %s; it must stay on 2.0.0 (%s)", latest.Digest, v2.Digest)
+	// In the registry: 1.3 and 1 moved to the patch, latest stayed on 2.0.0.
+	wantDigests(t, client, repo, map[string]string{
+		"1.3.1": patch.Images[0].Digest, "1.3": patch.Images[0].Digest, "1": patch.Images[0].Digest,
+		"latest": v2.Digest, "2": v2.Digest, "2.0": v2.Digest,
+	})
+	beforeRC, err := client.Tags(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// v2.1.0-rc.1: its exact tag only.
@@ -378,9 +383,42 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	if diff := cmp.Diff([]string{"2.1.0-rc.1"}, rc.Images[0].Tags); diff != "" {
 		t.Errorf("rc tags mismatch (-want +got):\n%s", diff)
 	}
+	// In the registry: the rc added its exact tag and nothing else moved.
+	afterRC, err := client.Tags(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(append(beforeRC, "2.1.0-rc.1"))), slices.Sorted(slices.Values(afterRC))); diff != "" {
+		t.Errorf("the rc changed the registry's tag list (-want +got):\n%s", diff)
+	}
+	wantDigests(t, client, repo, map[string]string{
+		"2.1.0-rc.1": rc.Images[0].Digest,
+		"latest":     v2.Digest, "2": v2.Digest, "2.0": v2.Digest,
+		"1.3": patch.Images[0].Digest, "1": patch.Images[0].Digest,
+	})
+	if d, err := client.Resolve(ctx, repo+":2.1"); err == nil {
+		t.Errorf("%s:2.1 exists (%s) after a prerelease", repo, d.Digest)
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal(err)
+	}
 	// The package inside has the PEP 440 spelling of the same version.
 	if got := getVersion(t, e, repo+"@"+rc.Images[0].Digest); got.Version != "2.1.0rc1" || got.ReleaseVersion != "2.1.0-rc.1" {
 		t.Errorf("GET /version of the rc = %+v, want version 2.1.0rc1, release_version 2.1.0-rc.1", got)
+	}
+}
+
+// wantDigests checks, in the registry, the digest each tag of repo names.
+func wantDigests(t *testing.T, client *registry.Client, repo string, want map[string]string) {
+	t.Helper()
+	for _, tag := range slices.Sorted(maps.Keys(want)) {
+		d, err := client.Resolve(t.Context(), repo+":"+tag)
+		if err != nil {
+			t.Errorf("%s:%s: %v", repo, tag, err)
+			continue
+		}
+		if d.Digest != want[tag] {
+			t.Errorf("%s:%s names %s, want %s", repo, tag, d.Digest, want[tag])
+		}
 	}
 }
 
@@ -437,8 +475,10 @@ func TestBuildE2EErrors(t *testing.T) {
 		name     string
 		args     []string
 		env      map[string]string
+		buildx   bool
 		wantCode int
 		want     []string
+		wantRE   []string
 	}{
 		{
 			name: "docker binary missing", args: []string{"--version", "1.0.0", "--docker", filepath.Join(t.TempDir(), "docker")},
@@ -454,8 +494,18 @@ func TestBuildE2EErrors(t *testing.T) {
 			wantCode: 1, want: []string{"release: error: reading the Dockerfile:", "does not exist", "release: hint: pass --file PATH"},
 		},
 		{
-			name: "the build fails", args: []string{"--version", "1.0.0", "--file", failing, "--builder", "classic"},
-			wantCode: 1, want: []string{"release: error: docker build: exit status 1", "the build broke"},
+			// The legacy builder, which exits with the RUN step's status.
+			name: "the build fails, classic", args: []string{"--version", "1.0.0", "--file", failing, "--builder", "classic"},
+			env:      map[string]string{"DOCKER_BUILDKIT": "0"},
+			wantCode: 1, want: []string{"release: error: docker build: exit status 3"},
+			// The tail of docker's stderr in the error's indented block,
+			// not only in docker's streamed output (release: docker: …).
+			wantRE: []string{`(?m)^release:   The command '/bin/sh -c echo 'the build broke' >&2; exit 3' returned a non-zero code: 3$`},
+		},
+		{
+			name: "the build fails, buildx", buildx: true, args: []string{"--version", "1.0.0", "--file", failing, "--builder", "buildx"},
+			wantCode: 1, want: []string{"release: error: docker buildx build: exit status 1"},
+			wantRE: []string{`(?m)^release:   ERROR: .*exit code: 3$`, `(?m)^release:   .*the build broke$`},
 		},
 		{
 			name: "uppercase repository", args: []string{"--version", "1.0.0", "--image", e.registry + "/E2E/App"},
@@ -476,12 +526,24 @@ func TestBuildE2EErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.buildx {
+				requireBuildx(t, e)
+			}
 			ee := e
-			if h, ok := tt.env["DOCKER_HOST"]; ok {
-				ee.dockerHost = h
+			for k, v := range tt.env {
+				if k == "DOCKER_HOST" {
+					ee.dockerHost = v // e2eRun sets it
+					continue
+				}
+				t.Setenv(k, v)
 			}
 			code, out, errOut := e2eRun(t, ee, r.Dir, append(slices.Clone(base), tt.args...)...)
 			checkE2EError(t, code, out, errOut, tt.wantCode, tt.want)
+			for _, re := range tt.wantRE {
+				if !regexp.MustCompile(re).MatchString(errOut) {
+					t.Errorf("stderr does not match %s:\n%s", re, errOut)
+				}
+			}
 		})
 	}
 }
