@@ -107,6 +107,19 @@ func TestComponents(t *testing.T) {
 	})
 }
 
+// TestTestenvSelftest runs scripts/testenv's own checks (the apt mirror
+// found in one-line and deb822 sources, on fixtures). They need neither
+// root nor the environment, so this test never skips.
+func TestTestenvSelftest(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), "bash", "../../scripts/testenv", "selftest")
+	// A state directory of the test's own: selftest must not touch one.
+	cmd.Env = append(os.Environ(), "RELEASE_TESTENV_STATE="+filepath.Join(t.TempDir(), "state"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "ok    apt_mirror") {
+		t.Fatalf("scripts/testenv selftest: %v\n%s", err, out)
+	}
+}
+
 // TestSampleAppUnitTests runs the sample app's Python unit tests in the base
 // image, so they need no Python on the host.
 func TestSampleAppUnitTests(t *testing.T) {
