@@ -468,9 +468,14 @@ func TestBuildE2EErrors(t *testing.T) {
 	repo := fmt.Sprintf("%s/e2e/errors-%d", e.registry, time.Now().UnixNano())
 	base := []string{"build", "--docker", e.docker, "--image", repo, "--network", "host", "--build-arg", "PYTHON_IMAGE=" + e.pythonImage}
 	failing := filepath.Join(r.Dir, "Failing.Dockerfile")
-	if err := os.WriteFile(failing, []byte("FROM "+e.pythonImage+"\nRUN echo 'the build broke' >&2; exit 3\n"), 0o644); err != nil {
+	// The legacy builder keeps the container of a failed RUN step; the
+	// comment (which sh ignores) makes this run's step its own, so the
+	// test removes its containers and only those.
+	step := fmt.Sprintf("echo 'the build broke' >&2; exit 3 # release-e2e-%d", time.Now().UnixNano())
+	if err := os.WriteFile(failing, []byte("FROM "+e.pythonImage+"\nRUN "+step+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { removeContainersRunning(t, e, step) })
 	tests := []struct {
 		name     string
 		args     []string
@@ -500,7 +505,7 @@ func TestBuildE2EErrors(t *testing.T) {
 			wantCode: 1, want: []string{"release: error: docker build: exit status 3"},
 			// The tail of docker's stderr in the error's indented block,
 			// not only in docker's streamed output (release: docker: …).
-			wantRE: []string{`(?m)^release:   The command '/bin/sh -c echo 'the build broke' >&2; exit 3' returned a non-zero code: 3$`},
+			wantRE: []string{`(?m)^release:   The command '/bin/sh -c ` + regexp.QuoteMeta(step) + `' returned a non-zero code: 3$`},
 		},
 		{
 			name: "the build fails, buildx", buildx: true, args: []string{"--version", "1.0.0", "--file", failing, "--builder", "buildx"},
@@ -545,6 +550,35 @@ func TestBuildE2EErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// removeContainersRunning removes the stopped containers whose command
+// holds marker: what a failed classic build of this test left behind.
+func removeContainersRunning(t *testing.T, e e2eEnv, marker string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	env := append(os.Environ(), "DOCKER_HOST="+e.dockerHost, "DOCKER_CONFIG="+e.dockerConfig)
+	ps := exec.CommandContext(ctx, e.docker, "ps", "--all", "--no-trunc", "--filter", "status=exited", "--format", "{{.ID}} {{.Command}}")
+	ps.Env = env
+	out, err := ps.Output()
+	if err != nil {
+		t.Logf("listing the containers to remove: %v", err)
+		return
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if id, cmd, ok := strings.Cut(line, " "); ok && strings.Contains(cmd, marker) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	rm := exec.CommandContext(ctx, e.docker, append([]string{"rm"}, ids...)...)
+	rm.Env = env
+	if out, err := rm.CombinedOutput(); err != nil {
+		t.Logf("docker rm %v: %v\n%s", ids, err, out)
 	}
 }
 
