@@ -239,20 +239,22 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 	}
 
 	// Known versions: the repository's release tags. A shallow clone
-	// without any release tag cannot tell (K unknown).
-	tags, err := deps.Git.Tags(ctx)
+	// cannot vouch for its tags, whichever it holds: a tag-triggered
+	// checkout (git clone --depth 1 --branch v1.3.1) has exactly HEAD's
+	// tag, so an old line's patch would look like the highest release and
+	// move latest. Nothing local tells a clone whose tags were all fetched
+	// from one that has some, so shallow means K unknown (SPEC §3 rule 9).
+	shallow, err := deps.Git.Shallow(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading tags: %w", err)
+		return nil, fmt.Errorf("reading shallow state: %w", err)
 	}
-	known := releaseVersions(tags, opts.TagPrefix)
-	if len(known) == 0 {
-		shallow, err := deps.Git.Shallow(ctx)
+	var known []*semver.Version
+	if !shallow {
+		tags, err := deps.Git.Tags(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading shallow state: %w", err)
+			return nil, fmt.Errorf("reading tags: %w", err)
 		}
-		if shallow {
-			known = nil
-		}
+		known = releaseVersions(tags, opts.TagPrefix)
 	}
 	tagOpts := opts.Tags
 	tagOpts.Commit = commit.Hash

@@ -453,6 +453,7 @@ func TestBuildVersions(t *testing.T) {
 		name     string
 		version  string
 		next     string
+		latest   LatestMode
 		git      fakeBuildGit
 		wantTags []string
 		warn     string
@@ -462,6 +463,13 @@ func TestBuildVersions(t *testing.T) {
 		{name: "dev version with metadata", version: "2.1.0-dev.4+g1a2b3c4", wantTags: []string{"2.1.0-dev.4"}},
 		{name: "dirty dev version", version: "2.1.0-dev.4+g1a2b3c4.dirty", wantTags: []string{"2.1.0-dev.4"}},
 		{name: "shallow clone without tags", version: "2.1.0", git: fakeBuildGit{shallow: true}, wantTags: []string{"2.1.0"}, warn: "released versions are unknown"},
+		// A tag-triggered checkout (git clone --depth 1 --branch v1.3.1)
+		// holds only HEAD's tag, though v2.0.0 exists upstream: latest,
+		// 1 and 1.3 must not move on that evidence.
+		{name: "shallow clone with HEAD's tag only", version: "1.3.1", git: fakeBuildGit{shallow: true, tags: []string{"v1.3.1"}}, wantTags: []string{"1.3.1"}, warn: "git fetch --unshallow --tags"},
+		{name: "shallow clone with other tags", version: "1.3.1", git: fakeBuildGit{shallow: true, tags: []string{"v1.3.0", "v1.3.1"}}, wantTags: []string{"1.3.1"}, warn: "released versions are unknown"},
+		{name: "shallow clone, latest always", version: "1.3.1", latest: LatestAlways, git: fakeBuildGit{shallow: true, tags: []string{"v1.3.1"}}, wantTags: []string{"1.3.1", "latest"}, warn: "no X.Y, X or channel tag"},
+		{name: "full clone with every tag", version: "1.3.1", git: fakeBuildGit{tags: []string{"v1.3.0", "v2.0.0", "v1.3.1"}}, wantTags: []string{"1.3.1", "1.3", "1"}},
 		{name: "no tags, not shallow: first release", version: "0.1.0", git: fakeBuildGit{}, wantTags: []string{"0.1.0", "0.1", "latest"}},
 		{name: "custom prefix", version: "app/v1.1.0", git: fakeBuildGit{tags: []string{"app/v1.0.0", "v9.0.0"}}, wantTags: []string{"1.1.0", "1.1", "1", "latest"}},
 		{name: "bare tags", version: "0.9.1", git: fakeBuildGit{tags: []string{"1.0.0", "v9.0.0"}}, wantTags: []string{"0.9.1", "0.9"}},
@@ -481,7 +489,7 @@ func TestBuildVersions(t *testing.T) {
 					return &Result{Version: tt.next, Bump: BumpMinor, SemVer: semver.MustParse(tt.next)}, nil
 				}
 			}
-			opts := BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: tt.version, Tags: TagOptions{NoSHATag: true}}
+			opts := BuildOptions{TagPrefix: "v", Images: []string{"app"}, Context: dir, Version: tt.version, Tags: TagOptions{NoSHATag: true, Latest: tt.latest}}
 			switch {
 			case strings.HasPrefix(tt.version, "app/"):
 				opts.TagPrefix = "app/v"

@@ -180,16 +180,16 @@ func RedactURL(s string) string {
 		}
 		b.WriteString(s[:i+3])
 		rest := s[i+3:]
-		// The authority ends at the first '/', whitespace, quote or '?'.
+		// The URL ends at whitespace or a quote.
 		end := strings.IndexFunc(rest, func(r rune) bool {
-			return r == '/' || r == '?' || r == '#' || r == '"' || r == '\'' || isControlOrSpace(r)
+			return r == '"' || r == '\'' || isControlOrSpace(r)
 		})
 		if end < 0 {
 			end = len(rest)
 		}
-		authority := rest[:end]
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			user := authority[:at]
+		u := rest[:end]
+		if at := userinfoEnd(u); at >= 0 {
+			user := u[:at]
 			if c := strings.Index(user, ":"); c >= 0 {
 				user = user[:c] + ":xxxxx"
 			} else if user != "" {
@@ -197,9 +197,44 @@ func RedactURL(s string) string {
 				// is as secret as a password.
 				user = "xxxxx"
 			}
-			authority = user + authority[at:]
+			u = user + u[at:]
 		}
-		b.WriteString(authority)
+		b.WriteString(u)
 		s = rest[end:]
 	}
+}
+
+// userinfoEnd is the index of the "@" that ends the userinfo of u (a URL
+// without its scheme://), or -1 when u has none. The authority normally ends
+// at the first "/", "?" or "#", but a password pasted unencoded may hold one
+// (https://user:p#ss@host/org/repo): git and curl then read another host,
+// yet the text is still a secret. So when the first such character comes
+// before any "@", a later "@" still ends the userinfo when that character is
+// "?" or "#", or what precedes it cannot be a host (user:password, or
+// characters no host has); a plain host and "/" mean the "@" is in the path
+// (git+https://host/org/pkg@v1 in pip's output). The last "@" is taken, so no part of a password that
+// holds an "@" of its own is shown.
+func userinfoEnd(u string) int {
+	delim := strings.IndexAny(u, "/?#")
+	if delim < 0 {
+		delim = len(u)
+	}
+	if at := strings.LastIndex(u[:delim], "@"); at >= 0 {
+		return at
+	}
+	at := strings.LastIndex(u, "@")
+	if at < 0 {
+		return -1
+	}
+	if u[delim] != '/' {
+		// host?…@… or host#…@…: a query or fragment right after a bare
+		// host is far rarer than a token holding "?" or "#".
+		return at
+	}
+	if head := u[:delim]; strings.Contains(head, ":") || !validURLHost(strings.ToLower(head)) {
+		return at
+	}
+	// A lone token holding a "/" (https://ab/cd@host) cannot be told from
+	// a host and a path here; git reads it as host "ab" too.
+	return -1
 }

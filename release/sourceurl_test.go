@@ -76,6 +76,23 @@ func TestRedactURL(t *testing.T) {
 		{`pulling "https://u:p@h"`, `pulling "https://u:xxxxx@h"`},
 		{"no url here", "no url here"},
 		{"https://u:p@h", "https://u:xxxxx@h"},
+		{"https://u:p@ss@h/x", "https://u:xxxxx@h/x"},
+		// A password pasted with a raw "#", "/" or "?" in it.
+		{"remote origin (https://user:p#ss@host/org/repo) has", "remote origin (https://user:xxxxx@host/org/repo) has"},
+		{"https://user:p/ss@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:p?ss@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:p#s@s@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:12/34@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://to#ken@host/org/repo", "https://xxxxx@host/org/repo"},
+		{"https://user:pw@host/org/pkg@v1", "https://user:xxxxx@host/org/pkg@v1"},
+		// An "@" in the path of a URL without credentials stays.
+		{"git+https://host/org/pkg@v1.2#egg=pkg", "git+https://host/org/pkg@v1.2#egg=pkg"},
+		{"https://registry.example/@scope/pkg", "https://registry.example/@scope/pkg"},
+		{"https://host/x?q=a@b", "https://host/x?q=a@b"},
+		{"https://host/x#a@b", "https://host/x#a@b"},
+		{"https://to?ken@host/org/repo", "https://xxxxx@host/org/repo"},
+		// With a port before it, the safe side: masked.
+		{"https://host:8080/org/pkg@v1", "https://host:xxxxx@v1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -136,8 +136,9 @@ const shaTagLen = 12
 // PlanTags is the tag policy of SPEC §3, one pure function: the tags version
 // v gets given the versions already released, known (build: the
 // repository's release tags; promote: the semver tags of the destination).
-// known == nil means the released versions are unknown (a shallow clone, no
-// tags fetched): no floating tag moves, with a warning. Build metadata is
+// known == nil means the released versions are unknown (Build: any shallow
+// clone, whose tags may be a subset): no floating tag moves, with a warning;
+// an empty, non-nil known is a first release. Build metadata is
 // ignored in every comparison and never reaches a tag. Every tag is
 // validated before it is returned; an invalid one is an error wrapping
 // ErrInvalid, so nothing is pushed.
@@ -174,7 +175,7 @@ func PlanTags(v *semver.Version, known []*semver.Version, opts TagOptions) (TagP
 			add("latest", TagLatest)
 			moved = "X.Y, X" // --latest always asked for latest regardless
 		}
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("the released versions are unknown (shallow clone or tags not fetched): no %s or channel tag is moved", moved))
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("the released versions are unknown (a shallow clone may lack release tags): no %s or channel tag is moved; git fetch --unshallow --tags to move them", moved))
 		return plan, validateTags(plan)
 	}
 

@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,11 +75,50 @@ func realDocker(t *testing.T) string {
 		}
 		return p
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no docker binary on PATH")
+	if ci := os.Getenv("CI"); inCI(ci) {
+		t.Fatal("CI=" + ci + ": no docker binary on PATH")
 	}
 	t.Skip("no docker binary on PATH")
 	return ""
+}
+
+// inCI is release/releasetest's rule for the CI variable: anything but
+// empty, 0 or false asks for a complete environment, so a missing component
+// fails the test instead of skipping it.
+func inCI(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err != nil || b
+}
+
+// TestInCI pins the CI rule the e2e tests share with release/releasetest:
+// CI=1 or CI=yes must fail a missing component as CI=true does.
+func TestInCI(t *testing.T) {
+	for v, want := range map[string]bool{"": false, " ": false, "0": false, "false": false, "FALSE": false,
+		"true": true, "1": true, "yes": true, "on": true, "TRUE": true} {
+		if got := inCI(v); got != want {
+			t.Errorf("inCI(%q) = %t, want %t", v, got, want)
+		}
+	}
+}
+
+// requireBuildx skips a buildx test when the environment has no working
+// buildx plugin (RELEASE_TEST_BUILDX=0), and fails it under CI: scripts/testenv
+// falls back to the classic builder when the plugin does not build, and a
+// pipeline must not go green without ever running buildx.
+func requireBuildx(t *testing.T, e e2eEnv) {
+	t.Helper()
+	if e.buildx {
+		return
+	}
+	msg := releasetest.VarBuildx + "=0: docker buildx is not available in the test environment"
+	if ci := os.Getenv("CI"); inCI(ci) {
+		t.Fatal("CI=" + ci + ": " + msg)
+	}
+	t.Skip(msg)
 }
 
 const e2eToken = "glpat-e2eSecretToken42"
@@ -172,17 +215,16 @@ func e2eRun(t *testing.T, e e2eEnv, dir string, args ...string) (int, string, st
 
 func TestBuildE2E(t *testing.T) {
 	e := newE2EEnv(t)
-	builders := []string{"classic"}
-	if e.buildx {
-		builders = append(builders, "buildx")
-	}
-	for _, builder := range builders {
+	for _, builder := range []string{"classic", "buildx"} {
 		t.Run(builder, func(t *testing.T) {
-			if builder == "classic" {
+			switch builder {
+			case "classic":
 				// The legacy builder itself, as on a machine without
 				// the buildx plugin (docker build would otherwise be
 				// buildx's alias).
 				t.Setenv("DOCKER_BUILDKIT", "0")
+			case "buildx":
+				requireBuildx(t, e)
 			}
 			testBuildE2E(t, e, builder)
 		})
@@ -313,16 +355,18 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	if diff := cmp.Diff([]string{"1.3.1", "1.3", "1"}, patch.Images[0].Tags); diff != "" {
 		t.Errorf("v1.3.1 tags mismatch (-want +got):\n%s", diff)
 	}
-	latest, err := client.Resolve(ctx, repo+":latest")
-	if err != nil {
-		t.Fatal(err)
-	}
 	v2, err := client.Resolve(ctx, repo+":2.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if latest.Digest != v2.Digest {
-		t.Errorf("latest moved to %s; it must stay on 2.0.0 (%s)", latest.Digest, v2.Digest)
+	// In the registry: 1.3 and 1 moved to the patch, latest stayed on 2.0.0.
+	wantDigests(t, client, repo, map[string]string{
+		"1.3.1": patch.Images[0].Digest, "1.3": patch.Images[0].Digest, "1": patch.Images[0].Digest,
+		"latest": v2.Digest, "2": v2.Digest, "2.0": v2.Digest,
+	})
+	beforeRC, err := client.Tags(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	// v2.1.0-rc.1: its exact tag only.
@@ -339,9 +383,42 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 	if diff := cmp.Diff([]string{"2.1.0-rc.1"}, rc.Images[0].Tags); diff != "" {
 		t.Errorf("rc tags mismatch (-want +got):\n%s", diff)
 	}
+	// In the registry: the rc added its exact tag and nothing else moved.
+	afterRC, err := client.Tags(ctx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(append(beforeRC, "2.1.0-rc.1"))), slices.Sorted(slices.Values(afterRC))); diff != "" {
+		t.Errorf("the rc changed the registry's tag list (-want +got):\n%s", diff)
+	}
+	wantDigests(t, client, repo, map[string]string{
+		"2.1.0-rc.1": rc.Images[0].Digest,
+		"latest":     v2.Digest, "2": v2.Digest, "2.0": v2.Digest,
+		"1.3": patch.Images[0].Digest, "1": patch.Images[0].Digest,
+	})
+	if d, err := client.Resolve(ctx, repo+":2.1"); err == nil {
+		t.Errorf("%s:2.1 exists (%s) after a prerelease", repo, d.Digest)
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal(err)
+	}
 	// The package inside has the PEP 440 spelling of the same version.
 	if got := getVersion(t, e, repo+"@"+rc.Images[0].Digest); got.Version != "2.1.0rc1" || got.ReleaseVersion != "2.1.0-rc.1" {
 		t.Errorf("GET /version of the rc = %+v, want version 2.1.0rc1, release_version 2.1.0-rc.1", got)
+	}
+}
+
+// wantDigests checks, in the registry, the digest each tag of repo names.
+func wantDigests(t *testing.T, client *registry.Client, repo string, want map[string]string) {
+	t.Helper()
+	for _, tag := range slices.Sorted(maps.Keys(want)) {
+		d, err := client.Resolve(t.Context(), repo+":"+tag)
+		if err != nil {
+			t.Errorf("%s:%s: %v", repo, tag, err)
+			continue
+		}
+		if d.Digest != want[tag] {
+			t.Errorf("%s:%s names %s, want %s", repo, tag, d.Digest, want[tag])
+		}
 	}
 }
 
@@ -350,9 +427,6 @@ func testBuildE2E(t *testing.T, e e2eEnv, builder string) {
 // registry (through the CA file and the docker config's credentials).
 func TestBuildE2ETwoRegistries(t *testing.T) {
 	e := newE2EEnv(t)
-	if e.registryTLS == "" || e.ca == "" {
-		t.Skip("no TLS registry in the test environment")
-	}
 	r := e2eRepo(t)
 	r.Tag("v1.0.0", "HEAD")
 	name := fmt.Sprintf("e2e/two-%d", time.Now().UnixNano())
@@ -394,15 +468,22 @@ func TestBuildE2EErrors(t *testing.T) {
 	repo := fmt.Sprintf("%s/e2e/errors-%d", e.registry, time.Now().UnixNano())
 	base := []string{"build", "--docker", e.docker, "--image", repo, "--network", "host", "--build-arg", "PYTHON_IMAGE=" + e.pythonImage}
 	failing := filepath.Join(r.Dir, "Failing.Dockerfile")
-	if err := os.WriteFile(failing, []byte("FROM "+e.pythonImage+"\nRUN echo 'the build broke' >&2; exit 3\n"), 0o644); err != nil {
+	// The legacy builder keeps the container of a failed RUN step; the
+	// comment (which sh ignores) makes this run's step its own, so the
+	// test removes its containers and only those.
+	step := fmt.Sprintf("echo 'the build broke' >&2; exit 3 # release-e2e-%d", time.Now().UnixNano())
+	if err := os.WriteFile(failing, []byte("FROM "+e.pythonImage+"\nRUN "+step+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { removeContainersRunning(t, e, step) })
 	tests := []struct {
 		name     string
 		args     []string
 		env      map[string]string
+		buildx   bool
 		wantCode int
 		want     []string
+		wantRE   []string
 	}{
 		{
 			name: "docker binary missing", args: []string{"--version", "1.0.0", "--docker", filepath.Join(t.TempDir(), "docker")},
@@ -418,8 +499,18 @@ func TestBuildE2EErrors(t *testing.T) {
 			wantCode: 1, want: []string{"release: error: reading the Dockerfile:", "does not exist", "release: hint: pass --file PATH"},
 		},
 		{
-			name: "the build fails", args: []string{"--version", "1.0.0", "--file", failing, "--builder", "classic"},
-			wantCode: 1, want: []string{"release: error: docker build: exit status 1", "the build broke"},
+			// The legacy builder, which exits with the RUN step's status.
+			name: "the build fails, classic", args: []string{"--version", "1.0.0", "--file", failing, "--builder", "classic"},
+			env:      map[string]string{"DOCKER_BUILDKIT": "0"},
+			wantCode: 1, want: []string{"release: error: docker build: exit status 3"},
+			// The tail of docker's stderr in the error's indented block,
+			// not only in docker's streamed output (release: docker: …).
+			wantRE: []string{`(?m)^release:   The command '/bin/sh -c ` + regexp.QuoteMeta(step) + `' returned a non-zero code: 3$`},
+		},
+		{
+			name: "the build fails, buildx", buildx: true, args: []string{"--version", "1.0.0", "--file", failing, "--builder", "buildx"},
+			wantCode: 1, want: []string{"release: error: docker buildx build: exit status 1"},
+			wantRE: []string{`(?m)^release:   ERROR: .*exit code: 3$`, `(?m)^release:   .*the build broke$`},
 		},
 		{
 			name: "uppercase repository", args: []string{"--version", "1.0.0", "--image", e.registry + "/E2E/App"},
@@ -440,13 +531,54 @@ func TestBuildE2EErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.buildx {
+				requireBuildx(t, e)
+			}
 			ee := e
-			if h, ok := tt.env["DOCKER_HOST"]; ok {
-				ee.dockerHost = h
+			for k, v := range tt.env {
+				if k == "DOCKER_HOST" {
+					ee.dockerHost = v // e2eRun sets it
+					continue
+				}
+				t.Setenv(k, v)
 			}
 			code, out, errOut := e2eRun(t, ee, r.Dir, append(slices.Clone(base), tt.args...)...)
 			checkE2EError(t, code, out, errOut, tt.wantCode, tt.want)
+			for _, re := range tt.wantRE {
+				if !regexp.MustCompile(re).MatchString(errOut) {
+					t.Errorf("stderr does not match %s:\n%s", re, errOut)
+				}
+			}
 		})
+	}
+}
+
+// removeContainersRunning removes the stopped containers whose command
+// holds marker: what a failed classic build of this test left behind.
+func removeContainersRunning(t *testing.T, e e2eEnv, marker string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	env := append(os.Environ(), "DOCKER_HOST="+e.dockerHost, "DOCKER_CONFIG="+e.dockerConfig)
+	ps := exec.CommandContext(ctx, e.docker, "ps", "--all", "--no-trunc", "--filter", "status=exited", "--format", "{{.ID}} {{.Command}}")
+	ps.Env = env
+	out, err := ps.Output()
+	if err != nil {
+		t.Logf("listing the containers to remove: %v", err)
+		return
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if id, cmd, ok := strings.Cut(line, " "); ok && strings.Contains(cmd, marker) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	rm := exec.CommandContext(ctx, e.docker, append([]string{"rm"}, ids...)...)
+	rm.Env = env
+	if out, err := rm.CombinedOutput(); err != nil {
+		t.Logf("docker rm %v: %v\n%s", ids, err, out)
 	}
 }
 

@@ -17,8 +17,18 @@
 //	                     DOCKERTEST_STDERR printed first
 //	DOCKERTEST_BLOCK     "1": builds print "building" on stdout and then wait
 //	                     to be interrupted (exit 130)
+//	DOCKERTEST_PUSH      "1": pushes (docker push, buildx build --push) land
+//	                     in the registry each reference names: a small image
+//	                     whose config carries the build's labels and
+//	                     SOURCE_DATE_EPOCH as its creation time, written with
+//	                     the credentials of DOCKER_CONFIG (plain HTTP on
+//	                     loopback), so a digest read back after the push is
+//	                     there. A docker push finds the labels of its tag in
+//	                     the last build of DOCKERTEST_LOG, which it needs.
+//	                     Otherwise a push only prints a digest.
 //
-// It imports nothing of the module, so the tests of any package may use it.
+// It imports nothing of the module (go-containerregistry writes its pushes),
+// so the tests of any package may use it.
 package dockertest
 
 import (
@@ -31,9 +41,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Environment variables that configure the fake.
@@ -45,6 +64,7 @@ const (
 	EnvExit   = "DOCKERTEST_EXIT"
 	EnvStderr = "DOCKERTEST_STDERR"
 	EnvBlock  = "DOCKERTEST_BLOCK"
+	EnvPush   = "DOCKERTEST_PUSH"
 )
 
 // DaemonDownMessage is what the docker CLI prints when nothing listens on
@@ -183,7 +203,18 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			repo = ref[:i]
 		}
 		fmt.Fprintf(stdout, "The push refers to repository [%s]\n", repo)
-		fmt.Fprintf(stdout, "%s: digest: %s size: 529\n", ref[len(repo):], Digest("push", []string{repo}))
+		digest := Digest("push", []string{repo})
+		if getenv(EnvPush) == "1" {
+			build, err := lastBuildOf(getenv(EnvLog), ref)
+			if err == nil {
+				digest, err = pushImage(ref, flagValues(build, "--label"), getenv)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "dockertest: push %s: %v\n", ref, err)
+				return 1
+			}
+		}
+		fmt.Fprintf(stdout, "%s: digest: %s size: 529\n", ref[len(repo):], digest)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "dockertest: unsupported command %q\n", strings.Join(args, " "))
@@ -288,6 +319,90 @@ func build(cmd string, args []string, getenv func(string) string, stdout, stderr
 			return 1
 		}
 	}
+	if cmd == "buildx build" && getenv(EnvPush) == "1" && slices.Contains(args, "--push") {
+		labels := flagValues(args, "--label")
+		for _, ref := range flagValues(args, "--tag") {
+			if _, err := pushImage(ref, labels, getenv); err != nil {
+				fmt.Fprintf(stderr, "ERROR: failed to push %s: %v\n", ref, err)
+				return 1
+			}
+		}
+	}
 	fmt.Fprintln(stderr, "#9 DONE 0.1s")
 	return 0
+}
+
+// flagValues are the values of every occurrence of a flag that takes one
+// (--tag, --label) in a docker argument list.
+func flagValues(args []string, flag string) []string {
+	var out []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			out = append(out, args[i+1])
+			i++
+		}
+	}
+	return out
+}
+
+// lastBuildOf finds, in the fake's log, the arguments of the last classic
+// build that tagged ref: what a docker push of ref pushes.
+func lastBuildOf(log, ref string) ([]string, error) {
+	if log == "" {
+		return nil, fmt.Errorf("%s=1 needs %s to find the build of the tag", EnvPush, EnvLog)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var c Call
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", log, err)
+		}
+		if command(c.Args) == "build" && slices.Contains(flagValues(c.Args, "--tag"), ref) {
+			found = c.Args
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s", ref)
+	}
+	return found, nil
+}
+
+// pushImage writes a small image whose config carries labels (K=V) under
+// ref, and returns its digest. Its bytes depend only on the labels and
+// SOURCE_DATE_EPOCH, as a reproducible build's would.
+func pushImage(ref string, labels []string, getenv func(string) string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
+	}
+	cfg := &v1.ConfigFile{
+		Architecture: "amd64",
+		OS:           "linux",
+		Config:       v1.Config{Labels: map[string]string{}},
+		RootFS:       v1.RootFS{Type: "layers"},
+	}
+	for _, kv := range labels {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg.Config.Labels[k] = v
+	}
+	if epoch, err := strconv.ParseInt(getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+		cfg.Created = v1.Time{Time: time.Unix(epoch, 0).UTC()}
+	}
+	img, err := mutate.ConfigFile(empty.Image, cfg)
+	if err != nil {
+		return "", err
+	}
+	// The default keychain reads DOCKER_CONFIG of this (docker) process.
+	if err := remote.Write(r, img, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return "", err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return d.String(), nil
 }

@@ -21,6 +21,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,14 +99,25 @@ func TestComponents(t *testing.T) {
 	})
 
 	t.Run("buildx", func(t *testing.T) {
-		if !e.Buildx() {
-			t.Skip(releasetest.VarBuildx + "=0: the classic builder only")
-		}
+		requireBuildx(t, e)
 		out := docker(t, ctx, e, nil, "buildx", "inspect", "default")
 		if !regexp.MustCompile(`(?m)^Driver:\s+docker$`).MatchString(out) {
 			t.Errorf("docker buildx inspect default:\n%s\nwant the docker driver", out)
 		}
 	})
+}
+
+// TestTestenvSelftest runs scripts/testenv's own checks (the apt mirror
+// found in one-line and deb822 sources, on fixtures). They need neither
+// root nor the environment, so this test never skips.
+func TestTestenvSelftest(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), "bash", "../../scripts/testenv", "selftest")
+	// A state directory of the test's own: selftest must not touch one.
+	cmd.Env = append(os.Environ(), "RELEASE_TESTENV_STATE="+filepath.Join(t.TempDir(), "state"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "ok    apt_mirror") {
+		t.Fatalf("scripts/testenv selftest: %v\n%s", err, out)
+	}
 }
 
 // TestSampleAppUnitTests runs the sample app's Python unit tests in the base
@@ -139,9 +152,7 @@ func TestSampleApp(t *testing.T) {
 		{
 			name: "buildx",
 			build: func(t *testing.T, ctx context.Context, tag string) {
-				if !e.Buildx() {
-					t.Skip(releasetest.VarBuildx + "=0: the classic builder only")
-				}
+				requireBuildx(t, e)
 				// The engine has no bridge network: BuildKit's RUN steps need
 				// --network none (or host), see docs/testing.md.
 				args := append([]string{"buildx", "build", "--network", "none", "--load", "--tag", tag}, buildArgs(e)...)
@@ -156,28 +167,17 @@ func TestSampleApp(t *testing.T) {
 			b.build(t, ctx, tag)
 			removeImage(t, e, tag)
 
-			port := freePort(t)
-			id := strings.TrimSpace(docker(t, ctx, e, nil, "run", "--detach", "--network", "host",
-				"--env", "HOST=127.0.0.1", "--env", fmt.Sprintf("PORT=%d", port), tag))
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "rm", "--force", id).Run()
-			})
-			waitListening(t, ctx, e, id)
+			checkImageConfig(t, ctx, e, tag)
+			checkRuntimeTree(t, ctx, e, tag)
 
-			got := httpGet(t, ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/version", port), "", "")
-			var version map[string]string
-			if err := json.Unmarshal([]byte(got.body), &version); err != nil {
-				t.Fatalf("GET /version = %d %q: %v", got.status, got.body, err)
-			}
+			port, id := serve(t, ctx, e, tag)
 			want := map[string]string{
 				"name":            "release-sample-app",
 				"version":         appPEP440,
 				"release_version": appVersion,
 				"revision":        appRevision,
 			}
-			if diff := cmp.Diff(want, version); diff != "" {
+			if diff := cmp.Diff(want, getVersion(t, ctx, port)); diff != "" {
 				t.Errorf("GET /version (-want +got):\n%s", diff)
 			}
 			if got := httpGet(t, ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", port), "", ""); got.status != http.StatusOK {
@@ -239,9 +239,7 @@ func TestSampleApp(t *testing.T) {
 	})
 
 	t.Run("buildx push", func(t *testing.T) {
-		if !e.Buildx() {
-			t.Skip(releasetest.VarBuildx + "=0: the classic builder only")
-		}
+		requireBuildx(t, e)
 		ctx := t.Context()
 		ref := e.RegistryTLS() + "/" + appRepo + ":" + appVersion + "-buildx"
 		metadata := filepath.Join(t.TempDir(), "metadata.json")
@@ -265,6 +263,156 @@ func TestSampleApp(t *testing.T) {
 			t.Errorf("registry serves %s as %s, buildx metadata says %s", ref, got, meta.Digest)
 		}
 	})
+}
+
+// TestSampleAppPEP440Only builds the sample app with RELEASE_VERSION_PEP440
+// as the only version argument (no SETUPTOOLS_SCM_PRETEND_VERSION_FOR_…, as
+// a plain `docker build` by hand would pass): the Dockerfile's fallback gives
+// the wheel that version, which /version serves.
+func TestSampleAppPEP440Only(t *testing.T) {
+	e := releasetest.Env(t)
+	ctx := t.Context()
+	const pep440 = "1.4.1.dev3"
+	tag := fmt.Sprintf("%s:pep440-only-%d", appRepo, time.Now().UnixNano())
+	docker(t, ctx, e, []string{"DOCKER_BUILDKIT=0"}, "build", "--tag", tag,
+		"--build-arg", "PYTHON_IMAGE="+e.PythonImage(),
+		"--build-arg", "RELEASE_VERSION_PEP440="+pep440,
+		"--build-arg", "SOURCE_DATE_EPOCH="+appEpoch,
+		appContext)
+	removeImage(t, e, tag)
+	port, _ := serve(t, ctx, e, tag)
+	want := map[string]string{"name": "release-sample-app", "version": pep440, "release_version": "", "revision": ""}
+	if diff := cmp.Diff(want, getVersion(t, ctx, port)); diff != "" {
+		t.Errorf("GET /version (-want +got):\n%s", diff)
+	}
+}
+
+// TestSampleAppDockerignore builds a probe that copies the whole build
+// context of the sample app, from a checkout with a .git directory and the
+// debris of local work in it, with the sample app's .dockerignore: only what
+// the build needs arrives (no .git, whose tags would change setuptools-scm's
+// answer and whose size every build would send).
+func TestSampleAppDockerignore(t *testing.T) {
+	e := releasetest.Env(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(appContext)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{".git/refs/tags", "src/release_sample_app/__pycache__", "build/lib", "dist", ".venv/bin"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{".git/HEAD", "src/release_sample_app/__pycache__/app.cpython-311.pyc", "dist/x.whl", "x.egg-info"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probe := filepath.Join(t.TempDir(), "Probe.Dockerfile")
+	if err := os.WriteFile(probe, []byte("ARG PYTHON_IMAGE\nFROM ${PYTHON_IMAGE}\nCOPY . /context\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tag := fmt.Sprintf("%s:dockerignore-%d", appRepo, time.Now().UnixNano())
+	docker(t, ctx, e, []string{"DOCKER_BUILDKIT=0"}, "build", "--tag", tag, "--file", probe,
+		"--build-arg", "PYTHON_IMAGE="+e.PythonImage(), dir)
+	removeImage(t, e, tag)
+	out := docker(t, ctx, e, nil, "run", "--rm", "--network", "none", "--entrypoint", "find", tag,
+		"/context", "-mindepth", "1", "-maxdepth", "2")
+	got := strings.Fields(out)
+	slices.Sort(got)
+	want := []string{
+		"/context/README.md", "/context/pyproject.toml", "/context/requirements.txt",
+		"/context/src", "/context/src/release_sample_app",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the build context (-want +got):\n%s", diff)
+	}
+}
+
+// checkImageConfig checks what the Dockerfile declares for whoever runs the
+// image: the port, a non-root user, and the health check.
+func checkImageConfig(t *testing.T, ctx context.Context, e releasetest.Environment, tag string) {
+	t.Helper()
+	out := docker(t, ctx, e, nil, "image", "inspect", "--format", "{{json .Config}}", tag)
+	var cfg struct {
+		User         string
+		ExposedPorts map[string]struct{}
+		Healthcheck  *struct{ Test []string }
+	}
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+		t.Fatalf("docker image inspect %s: %v\n%s", tag, err, out)
+	}
+	if diff := cmp.Diff(map[string]struct{}{"8000/tcp": {}}, cfg.ExposedPorts); diff != "" {
+		t.Errorf("exposed ports (-want +got):\n%s", diff)
+	}
+	if user, _, _ := strings.Cut(cfg.User, ":"); user == "" || user == "root" || user == "0" {
+		t.Errorf("image user = %q, want a non-root user", cfg.User)
+	}
+	wantCheck := []string{"CMD", "python", "-m", "release_sample_app.healthcheck"}
+	if cfg.Healthcheck == nil || !slices.Equal(cfg.Healthcheck.Test, wantCheck) {
+		t.Errorf("health check = %+v, want %q", cfg.Healthcheck, wantCheck)
+	}
+}
+
+// checkRuntimeTree looks through the runtime image as root: the build
+// stage's sources, wheels and pip cache stay behind, and the venv the app
+// runs from is there (so the search itself looked).
+func checkRuntimeTree(t *testing.T, ctx context.Context, e releasetest.Environment, tag string) {
+	t.Helper()
+	const script = `for p in /src /dist /build; do [ -e "$p" ] && echo "left: $p"; done
+find / -xdev \( -path '*/.cache/pip' -o -path '/opt/venv/*.whl' -o -path '/tmp/pip-*' \) -exec echo left: {} \;
+[ -x /opt/venv/bin/release-sample-app ] && echo venv
+true`
+	out := docker(t, ctx, e, nil, "run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "sh", tag, "-c", script)
+	if strings.TrimSpace(out) != "venv" {
+		t.Errorf("the runtime image holds more (or less) than it should:\n%s", out)
+	}
+}
+
+// serve runs the image on the host network until the test ends and waits
+// for it to listen; it returns the port and the container.
+func serve(t *testing.T, ctx context.Context, e releasetest.Environment, tag string) (int, string) {
+	t.Helper()
+	port := freePort(t)
+	id := strings.TrimSpace(docker(t, ctx, e, nil, "run", "--detach", "--network", "host",
+		"--env", "HOST=127.0.0.1", "--env", fmt.Sprintf("PORT=%d", port), tag))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = exec.CommandContext(ctx, "docker", "--host", e.DockerHost(), "rm", "--force", id).Run()
+	})
+	waitListening(t, ctx, e, id)
+	return port, id
+}
+
+// getVersion asks the service on port for GET /version.
+func getVersion(t *testing.T, ctx context.Context, port int) map[string]string {
+	t.Helper()
+	got := httpGet(t, ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/version", port), "", "")
+	var version map[string]string
+	if err := json.Unmarshal([]byte(got.body), &version); err != nil {
+		t.Fatalf("GET /version = %d %q: %v", got.status, got.body, err)
+	}
+	return version
+}
+
+// requireBuildx skips a buildx test when the environment has no working
+// buildx plugin (RELEASE_TEST_BUILDX=0), and fails it when the CI variable is
+// set as releasetest.Env reads it (anything but empty, 0 or false):
+// scripts/testenv falls back to the classic builder when the plugin does not
+// build, and a pipeline must not go green without ever running buildx.
+func requireBuildx(t *testing.T, e releasetest.Environment) {
+	t.Helper()
+	if e.Buildx() {
+		return
+	}
+	msg := releasetest.VarBuildx + "=0: the classic builder only"
+	ci := strings.TrimSpace(os.Getenv("CI"))
+	if b, err := strconv.ParseBool(ci); ci != "" && (err != nil || b) {
+		t.Fatal("CI=" + ci + ": " + msg)
+	}
+	t.Skip(msg)
 }
 
 // removeImage removes a local image (tag) when the test ends. The docker
