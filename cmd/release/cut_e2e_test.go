@@ -51,33 +51,67 @@ func isolateCut(t *testing.T) {
 
 // ciVariables are the variables release cut reads besides its flags'.
 var ciVariables = []string{
-	"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_HEAD_REF", "GITHUB_ACTOR", "GITHUB_ACTOR_ID",
-	"GITLAB_CI", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITLAB_USER_NAME", "GITLAB_USER_EMAIL",
+	"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_HEAD_REF", "GITHUB_SHA", "GITHUB_ACTOR", "GITHUB_ACTOR_ID",
+	"GITLAB_CI", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_COMMIT_SHA", "CI_DEFAULT_BRANCH", "CI_PIPELINE_SOURCE",
+	"CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITLAB_USER_NAME", "GITLAB_USER_EMAIL",
 	"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "RELEASE_GIT_TOKEN", "RELEASE_GIT_USER", "RELEASE_TAGGER",
 }
 
-// cutOrigin is a bare repository served by git http-backend with basic
-// authentication (user x-access-token, the token as password: what a
-// forge's token looks like to git), holding the sample app on main.
+// cutOrigin is the remote of a cut: a bare repository holding the sample
+// app on main, served by git http-backend with basic authentication (user
+// x-access-token, the token as password: what a forge's token looks like
+// to git), or reached as a file:// URL.
 type cutOrigin struct {
 	bare  string
-	srv   *gitinfotest.HTTPServer
+	srv   *gitinfotest.HTTPServer // nil: a file:// remote
 	token string
 }
 
+// newCutOrigin is an http-backend origin.
 func newCutOrigin(t *testing.T, token string, files ...gitinfotest.Option) *cutOrigin {
 	t.Helper()
-	src := gitinfotest.New(t)
-	src.Commit("feat: the sample service", append(files, gitinfotest.At(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)))...)
-	o := &cutOrigin{bare: gitinfotest.NewBare(t, "app.git"), token: token}
-	gitinfotest.RunGit(t, o.bare, "symbolic-ref", "HEAD", "refs/heads/main")
+	o := &cutOrigin{bare: newCutBare(t), token: token}
 	o.srv = gitinfotest.NewHTTPServer(t, o.bare, "x-access-token", token)
-	src.Git("push", "-q", o.authURL(), "main")
+	o.seed(t, files)
 	return o
 }
 
-// authURL is the server's URL with the credentials in it.
+// newFileCutOrigin is a bare file:// origin.
+func newFileCutOrigin(t *testing.T, files ...gitinfotest.Option) *cutOrigin {
+	t.Helper()
+	o := &cutOrigin{bare: newCutBare(t)}
+	o.seed(t, files)
+	return o
+}
+
+func newCutBare(t *testing.T) string {
+	t.Helper()
+	bare := gitinfotest.NewBare(t, "app.git")
+	gitinfotest.RunGit(t, bare, "symbolic-ref", "HEAD", "refs/heads/main")
+	return bare
+}
+
+// seed pushes main with one commit of files.
+func (o *cutOrigin) seed(t *testing.T, files []gitinfotest.Option) {
+	t.Helper()
+	src := gitinfotest.New(t)
+	src.Commit("feat: the sample service", append(files, gitinfotest.At(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)))...)
+	src.Git("push", "-q", o.authURL(), "main")
+}
+
+// url is the remote's URL as a CI checkout has it: without credentials.
+func (o *cutOrigin) url() string {
+	if o.srv == nil {
+		return "file://" + o.bare
+	}
+	return o.srv.URL
+}
+
+// authURL is the remote's URL with the credentials in it.
 func (o *cutOrigin) authURL() string {
+	if o.srv == nil {
+		return o.url()
+	}
 	u, _ := url.Parse(o.srv.URL)
 	u.User = url.UserPassword("x-access-token", o.token)
 	return u.String()
@@ -90,7 +124,7 @@ func (o *cutOrigin) clone(t *testing.T) *gitinfotest.Repo {
 	dst := filepath.Join(t.TempDir(), "checkout")
 	gitinfotest.RunGit(t, filepath.Dir(o.bare), "clone", "-q", o.authURL(), dst)
 	r := gitinfotest.Open(t, dst)
-	r.Git("remote", "set-url", "origin", o.srv.URL)
+	r.Git("remote", "set-url", "origin", o.url())
 	return r
 }
 
@@ -112,6 +146,19 @@ func (o *cutOrigin) remoteTags(t *testing.T) map[string]string {
 		}
 	}
 	return tags
+}
+
+// remoteHeads lists the remote's branches.
+func (o *cutOrigin) remoteHeads(t *testing.T) []string {
+	t.Helper()
+	return strings.Fields(gitinfotest.RunGit(t, o.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads"))
+}
+
+// hasObject says whether the remote holds the object hash.
+func (o *cutOrigin) hasObject(hash string) bool {
+	cmd := exec.Command("git", "-C", o.bare, "cat-file", "-e", hash)
+	cmd.Env = gitinfotest.GitEnv()
+	return cmd.Run() == nil
 }
 
 // sampleAppFiles are the files of testdata/pythonapp as commit options.
@@ -139,13 +186,36 @@ func cutE2E(t *testing.T, e e2eEnv, dir string, env map[string]string, args ...s
 	return e2eRun(t, e, dir, append([]string{"cut"}, args...)...)
 }
 
+// TestCutE2E runs the pipeline's story against the real engine and
+// registry over both kinds of remote (git http-backend, a bare file://
+// repository): the first release, a re-run, nothing to release. Over HTTP
+// it goes on: refusals, a prerelease, wrong credentials.
 func TestCutE2E(t *testing.T) {
 	e := newE2EEnv(t)
 	isolateCut(t)
-	const token = "ghs_e2eCutToken1234567"
-	origin := newCutOrigin(t, token, sampleAppFiles(t)...)
+	files := sampleAppFiles(t)
+	for _, transport := range []string{"http", "file"} {
+		t.Run(transport, func(t *testing.T) {
+			if transport == "http" {
+				testCutE2E(t, e, newCutOrigin(t, cutE2EToken, files...))
+			} else {
+				testCutE2E(t, e, newFileCutOrigin(t, files...))
+			}
+		})
+	}
+}
+
+// cutE2EToken is the http-backend origin's token in TestCutE2E.
+const cutE2EToken = "ghs_e2eCutToken1234567"
+
+func testCutE2E(t *testing.T, e e2eEnv, origin *cutOrigin) {
+	const token = cutE2EToken
 	r := origin.clone(t)
-	image := fmt.Sprintf("%s/e2e/cut-%d", e.registry, time.Now().UnixNano())
+	kind := "http"
+	if origin.srv == nil {
+		kind = "file"
+	}
+	image := fmt.Sprintf("%s/e2e/cut-%s-%d", e.registry, kind, time.Now().UnixNano())
 	outputs := t.TempDir()
 	ghOutput, dotenv := filepath.Join(outputs, "github_output"), filepath.Join(outputs, "release.env")
 	env := map[string]string{"RELEASE_GIT_TOKEN": token, "GITHUB_OUTPUT": ghOutput}
@@ -172,9 +242,20 @@ func TestCutE2E(t *testing.T) {
 		return res
 	}
 
+	// Local refs the push must leave behind: exactly one tag travels. An
+	// annotated tag on HEAD (what --follow-tags would take along), a
+	// lightweight one and a branch with a commit of its own (what --tags
+	// or --all would).
+	head := r.Resolve("HEAD")
+	r.AnnotatedTag("reviewed", "HEAD", "looked at it\n")
+	r.Branch("scratch")
+	r.Checkout("scratch")
+	scratch := r.Commit("feat: a local experiment", gitinfotest.File("scratch.md", "local only\n"))
+	r.Tag("experiment", scratch)
+	r.Checkout("main")
+
 	// The first release: tag on the remote (annotated, the notes as its
 	// message), image pushed with the policy's tags, labels naming HEAD.
-	head := r.Resolve("HEAD")
 	code, out, errOut := cutE2E(t, e, r.Dir, env, args...)
 	if code != 0 {
 		t.Fatalf("release cut exited %d:\n%s", code, errOut)
@@ -186,6 +267,12 @@ func TestCutE2E(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"v0.1.0": "tag " + head}, origin.remoteTags(t)); diff != "" {
 		t.Errorf("remote tags mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"main"}, origin.remoteHeads(t)); diff != "" {
+		t.Errorf("remote branches mismatch (-want +got):\n%s", diff)
+	}
+	if origin.hasObject(scratch) {
+		t.Errorf("the local branch's commit %s reached the remote", scratch)
 	}
 	message := gitinfotest.RunGit(t, origin.bare, "for-each-ref", "--format=%(contents)", "refs/tags/v0.1.0")
 	if message+"\n" != first.Changelog || !strings.HasPrefix(message, "### Features\n\n- the sample service (") {
@@ -269,6 +356,9 @@ func TestCutE2E(t *testing.T) {
 	}
 	if tags := origin.remoteTags(t); len(tags) != 1 {
 		t.Errorf("remote tags after nothing to release: %v", tags)
+	}
+	if origin.srv == nil {
+		return // the rest does not depend on the transport, or is HTTP's
 	}
 
 	// A dirty worktree is refused; so is another branch, where a
