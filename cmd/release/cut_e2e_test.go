@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -486,10 +489,72 @@ func TestCutE2EFailedBuild(t *testing.T) {
 	}
 }
 
-// TestCutE2ERace starts two real release processes together, 20 times:
+// pushGate is a reverse proxy in front of a git HTTP server that holds
+// every receive-pack POST (the request that updates the remote's refs)
+// until want of them have arrived, then lets them all through at once: the
+// pipelines of a race round then all reach the ref update, with none of
+// them having seen another's tag. A request waits at most timeout; then
+// it goes through and the gate counts as broken (the round fails).
+type pushGate struct {
+	// URL is the repository's URL through the gate.
+	URL string
+
+	want    int
+	timeout time.Duration
+	all     chan struct{} // closed when want POSTs arrived
+	mu      sync.Mutex
+	arrived int
+	late    bool // a POST gave up waiting
+}
+
+func newPushGate(t *testing.T, repoURL string, want int, timeout time.Duration) *pushGate {
+	t.Helper()
+	target, err := url.Parse(repoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &pushGate{want: want, timeout: timeout, all: make(chan struct{})}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-receive-pack") {
+			g.mu.Lock()
+			g.arrived++
+			if g.arrived == g.want {
+				close(g.all)
+			}
+			g.mu.Unlock()
+			select {
+			case <-g.all:
+			case <-time.After(g.timeout):
+				g.mu.Lock()
+				g.late = true
+				g.mu.Unlock()
+			case <-req.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL + target.Path
+	return g
+}
+
+// held reports how many POSTs arrived and whether all of them were held
+// until the last one came.
+func (g *pushGate) held() (int, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.arrived, g.arrived == g.want && !g.late
+}
+
+// TestCutE2ERace runs two real release processes together, 20 times:
 // clones of one fresh remote (git http-backend) at commit X and at its
-// child Y, both computing 0.2.0. Every round exactly one v0.2.0 reaches the
-// remote, the other process exits 3 without building, and the image under
+// child Y, both computing 0.2.0. A gate in front of the remote holds the
+// first tag push until the second has arrived, so every round both reach
+// the remote's ref update (git-receive-pack's ref lock decides). Every
+// round exactly one v0.2.0 reaches the remote, the other process exits 3
+// with the documented message and pushes no image, and the image under
 // 0.2.0 carries the winner's revision, read through the registry.
 func TestCutE2ERace(t *testing.T) {
 	e := newE2EEnv(t)
@@ -509,9 +574,13 @@ func TestCutE2ERace(t *testing.T) {
 			procEnv = append(procEnv, kv)
 		}
 	}
-	const rounds = 20
+	const (
+		rounds = 20
+		// gateTimeout bounds the wait for the second push; it is far
+		// above the few hundred milliseconds the two processes are apart.
+		gateTimeout = 20 * time.Second
+	)
 	wins := map[string]int{}
-	simultaneous, bothPushed := 0, 0
 	for round := range rounds {
 		origin := newCutOrigin(t, fmt.Sprintf("round-%d-token", round), gitinfotest.File("Dockerfile", "FROM scratch\nCOPY payload.txt /\n"), gitinfotest.File("payload.txt", "0\n"))
 		seed := origin.clone(t)
@@ -519,20 +588,28 @@ func TestCutE2ERace(t *testing.T) {
 		x := seed.Commit("feat: x", gitinfotest.File("payload.txt", "x\n"))
 		y := seed.Commit("fix: y", gitinfotest.File("payload.txt", "y\n"))
 		seed.Git("push", "-q", origin.authURL(), "main", "v0.1.0")
+		gate := newPushGate(t, origin.srv.URL, 2, gateTimeout)
 		px, py := origin.clone(t), origin.clone(t)
 		px.Git("reset", "-q", "--hard", x)
+		for _, clone := range []*gitinfotest.Repo{px, py} {
+			clone.Git("remote", "set-url", "origin", gate.URL)
+		}
 		image := fmt.Sprintf("%s/e2e/cut-race-%d-%d", e.registry, time.Now().UnixNano(), round)
-		before := len(origin.srv.Requests())
 
 		type outcome struct {
 			code        int
 			out, errOut string
 		}
 		results := make([]outcome, 2)
+		clones := []*gitinfotest.Repo{px, py}
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0} // Y starts first in odd rounds
+		}
 		var wg sync.WaitGroup
-		for i, clone := range []*gitinfotest.Repo{px, py} {
+		for _, i := range order {
 			cmd := exec.CommandContext(t.Context(), bin, "cut", "--push", "--image", image, "--docker", e.docker, "--tagger", "Pipeline <ci@example.com>", "--json")
-			cmd.Dir = clone.Dir
+			cmd.Dir = clones[i].Dir
 			cmd.Env = append(slices.Clone(procEnv), "RELEASE_GIT_TOKEN="+origin.token)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -553,52 +630,61 @@ func TestCutE2ERace(t *testing.T) {
 		}
 		wg.Wait()
 
+		if n, ok := gate.held(); !ok {
+			t.Errorf("round %d: %d tag push(es) arrived, want both held until both reached the remote's ref update (the gate waits %s)\nX: %+v\nY: %+v", round, n, gateTimeout, results[0], results[1])
+		}
 		tags := origin.remoteTags(t)
 		winner := strings.TrimPrefix(tags["v0.2.0"], "tag ")
 		if len(tags) != 2 {
 			t.Errorf("round %d: remote tags %v, want v0.1.0 and one v0.2.0", round, tags)
 		}
 		var win, lose outcome
+		var loser string
 		switch winner {
 		case x:
 			wins["X"]++
-			win, lose = results[0], results[1]
+			win, lose, loser = results[0], results[1], y
 		case y:
 			wins["Y"]++
-			win, lose = results[1], results[0]
+			win, lose, loser = results[1], results[0], x
 		default:
 			t.Fatalf("round %d: v0.2.0 on the remote is on %q, neither X %s nor Y %s\nX: %+v\nY: %+v", round, winner, x, y, results[0], results[1])
 		}
 		if win.code != 0 {
 			t.Errorf("round %d: the winner exited %d:\n%s", round, win.code, win.errOut)
 		}
-		if lose.code != 3 || !strings.Contains(lose.errOut, "another pipeline released v0.2.0 first") || strings.Contains(lose.errOut, "building with docker") || lose.out != "" {
-			t.Errorf("round %d: the loser exited %d, stdout %q:\n%s", round, lose.code, lose.out, lose.errOut)
+		wantLoser := []string{
+			fmt.Sprintf("release: error: another pipeline released v0.2.0 first: origin (%s) has it on commit %s, HEAD is %s; nothing was built or pushed: conflict", gate.URL, winner[:12], loser[:12]),
+			"release: hint: nothing to fix: the next run releases the commits after v0.2.0 (in a local clone: git tag -d v0.2.0 && git fetch --tags)",
+		}
+		if lose.code != 3 || lose.out != "" || strings.Contains(lose.errOut, "building with docker") || !containsLines(lose.errOut, wantLoser) {
+			t.Errorf("round %d: the loser exited %d, stdout %q, stderr:\n%s\nwant exit 3, no build, and the lines:\n%s", round, lose.code, lose.out, lose.errOut, strings.Join(wantLoser, "\n"))
 		}
 		if got := configLabels(t, client, image+":0.2.0")["org.opencontainers.image.revision"]; got != winner {
 			t.Errorf("round %d: %s:0.2.0 carries revision %s, the tag is on %s", round, image, got, winner)
 		}
-		// Did both read the remote's refs for a push before either pushed?
-		reqs := origin.srv.Requests()[before:]
-		adverts, firstPush, pushes := 0, -1, 0
-		for i, r := range reqs {
-			if strings.HasPrefix(r, "POST ") && strings.Contains(r, "git-receive-pack") {
-				pushes++
-				if firstPush < 0 {
-					firstPush = i
-				}
-			}
-			if strings.HasPrefix(r, "GET ") && strings.Contains(r, "service=git-receive-pack") && (firstPush < 0 || i < firstPush) {
-				adverts++
-			}
+		registryTags, err := client.Tags(t.Context(), image)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if adverts >= 2 {
-			simultaneous++
+		if slices.Contains(registryTags, "sha-"+loser[:12]) {
+			t.Errorf("round %d: the loser's image sha-%s is in the registry: %v", round, loser[:12], registryTags)
 		}
-		if pushes >= 2 {
-			bothPushed++
+		if diff := cmp.Diff([]string{"0.2", "0.2.0", "latest", "sha-" + winner[:12]}, slices.Sorted(slices.Values(registryTags))); diff != "" {
+			t.Errorf("round %d: registry tags mismatch (-want +got):\n%s", round, diff)
 		}
 	}
-	t.Logf("race: %d rounds, winners %v; both pipelines read the remote's refs before either pushed in %d rounds, and both sent their push (receive-pack) in %d",
-		rounds, wins, simultaneous, bothPushed)
+	t.Logf("race: %d rounds, both tag pushes held until both reached the remote's ref update in every round; winners X %d, Y %d",
+		rounds, wins["X"], wins["Y"])
+}
+
+// containsLines reports whether every line of want is a whole line of s.
+func containsLines(s string, want []string) bool {
+	lines := strings.Split(s, "\n")
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			return false
+		}
+	}
+	return true
 }
