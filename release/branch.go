@@ -15,12 +15,25 @@ type BranchGit interface {
 	SymbolicRef(ctx context.Context, name string) (string, error)
 }
 
-// DefaultBranch is the release branch when --branch is not given: the
-// branch refs/remotes/<remote>/HEAD points at (set by git clone, or by
-// `git remote set-head <remote> --auto`), else main, else master, as a
-// remote-tracking or a local branch. The second result says where the
-// answer came from.
-func DefaultBranch(ctx context.Context, git BranchGit, remote string) (string, string, error) {
+// DefaultBranch is the release branch when --branch is not given, in order:
+//
+//  1. GitLab CI (GITLAB_CI=true): CI_DEFAULT_BRANCH, the project's default
+//     branch as the forge knows it now (a runner's reused clone may carry
+//     an origin/HEAD from before the default branch changed);
+//  2. the branch refs/remotes/<remote>/HEAD points at (set by git clone,
+//     or by `git remote set-head <remote> --auto`);
+//  3. main, else master, as a remote-tracking or a local branch.
+//
+// The second result says where the answer came from.
+func DefaultBranch(ctx context.Context, git BranchGit, remote string, getenv func(string) string) (string, string, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if getenv("GITLAB_CI") == "true" {
+		if b := getenv("CI_DEFAULT_BRANCH"); b != "" {
+			return b, "CI_DEFAULT_BRANCH", nil
+		}
+	}
 	prefix := "refs/remotes/" + remote + "/"
 	target, err := git.SymbolicRef(ctx, prefix+"HEAD")
 	if err != nil {
@@ -54,6 +67,9 @@ type Branch struct {
 	// Change is true for a pull or merge request's source branch: its
 	// commit (often a synthetic merge) is never the release branch's.
 	Change bool
+	// Ignored says which CI variable named a branch but was not believed
+	// (it describes another commit than HEAD); "" when none was.
+	Ignored string
 }
 
 // CurrentBranch says which branch HEAD is on. In order:
@@ -62,13 +78,19 @@ type Branch struct {
 //  2. GitHub Actions (GITHUB_ACTIONS=true): GITHUB_HEAD_REF in pull
 //     request events (a change, never the release branch), else
 //     GITHUB_REF_NAME when GITHUB_REF_TYPE is branch (tag events have none).
-//  3. GitLab CI (GITLAB_CI=true): CI_MERGE_REQUEST_SOURCE_BRANCH_NAME in
-//     merge request pipelines (a change), else CI_COMMIT_BRANCH, else
-//     CI_COMMIT_REF_NAME unless CI_COMMIT_TAG is set.
+//  3. GitLab CI (GITLAB_CI=true): in merge request pipelines
+//     (CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, CI_MERGE_REQUEST_IID or
+//     CI_PIPELINE_SOURCE=merge_request_event) the source branch, a change;
+//     in tag pipelines (CI_COMMIT_TAG) nothing; else CI_COMMIT_BRANCH, else
+//     CI_COMMIT_REF_NAME.
 //  4. A detached HEAD that is the tip of refs/remotes/<remote>/<want> or
 //     refs/heads/<want>: want (what other CI checkouts look like).
 //
-// Otherwise the branch is unknown (Name "").
+// A branch variable of rules 2 and 3 describes the commit the pipeline was
+// started for (GITHUB_SHA, CI_COMMIT_SHA): when that is set and is not
+// HEAD (the job checked out or made another commit), the variable says
+// nothing about HEAD and rule 4 decides. Pull and merge requests stay
+// changes whatever HEAD is. Otherwise the branch is unknown (Name "").
 func CurrentBranch(ctx context.Context, git BranchGit, head gitinfo.Head, remote, want string, getenv func(string) string) (Branch, error) {
 	if head.Branch != "" {
 		return Branch{Name: head.Branch, Source: "checked out"}, nil
@@ -76,23 +98,44 @@ func CurrentBranch(ctx context.Context, git BranchGit, head gitinfo.Head, remote
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+	var ignored string
+	// ciBranch believes a branch variable only for the pipeline's commit.
+	ciBranch := func(variable, shaVariable string) (Branch, bool) {
+		name := getenv(variable)
+		if name == "" {
+			return Branch{}, false
+		}
+		if sha := getenv(shaVariable); sha != "" && !strings.EqualFold(sha, head.Commit) {
+			if ignored == "" {
+				ignored = fmt.Sprintf("%s=%s is for commit %s (%s), not HEAD", variable, name, short12(sha), shaVariable)
+			}
+			return Branch{}, false
+		}
+		return Branch{Name: name, Source: variable}, true
+	}
 	if getenv("GITHUB_ACTIONS") == "true" {
 		if ref := getenv("GITHUB_HEAD_REF"); ref != "" {
 			return Branch{Name: ref, Source: "GITHUB_HEAD_REF, a pull request", Change: true}, nil
 		}
-		if name := getenv("GITHUB_REF_NAME"); name != "" && getenv("GITHUB_REF_TYPE") == "branch" {
-			return Branch{Name: name, Source: "GITHUB_REF_NAME"}, nil
+		if getenv("GITHUB_REF_TYPE") == "branch" {
+			if b, ok := ciBranch("GITHUB_REF_NAME", "GITHUB_SHA"); ok {
+				return b, nil
+			}
 		}
 	}
 	if getenv("GITLAB_CI") == "true" {
 		if ref := getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"); ref != "" {
 			return Branch{Name: ref, Source: "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, a merge request", Change: true}, nil
 		}
-		if name := getenv("CI_COMMIT_BRANCH"); name != "" {
-			return Branch{Name: name, Source: "CI_COMMIT_BRANCH"}, nil
+		if getenv("CI_MERGE_REQUEST_IID") != "" || getenv("CI_PIPELINE_SOURCE") == "merge_request_event" {
+			return Branch{Name: getenv("CI_COMMIT_REF_NAME"), Source: "a merge request pipeline", Change: true}, nil
 		}
-		if name := getenv("CI_COMMIT_REF_NAME"); name != "" && getenv("CI_COMMIT_TAG") == "" {
-			return Branch{Name: name, Source: "CI_COMMIT_REF_NAME"}, nil
+		if getenv("CI_COMMIT_TAG") == "" {
+			for _, variable := range []string{"CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME"} {
+				if b, ok := ciBranch(variable, "CI_COMMIT_SHA"); ok {
+					return b, nil
+				}
+			}
 		}
 	}
 	if want != "" {
@@ -105,11 +148,11 @@ func CurrentBranch(ctx context.Context, git BranchGit, head gitinfo.Head, remote
 				return Branch{}, fmt.Errorf("reading %s: %w", ref, err)
 			}
 			if tip == head.Commit {
-				return Branch{Name: want, Source: "detached HEAD at the tip of " + strings.TrimPrefix(strings.TrimPrefix(ref, "refs/remotes/"), "refs/heads/")}, nil
+				return Branch{Name: want, Source: "detached HEAD at the tip of " + strings.TrimPrefix(strings.TrimPrefix(ref, "refs/remotes/"), "refs/heads/"), Ignored: ignored}, nil
 			}
 		}
 	}
-	return Branch{}, nil
+	return Branch{Ignored: ignored}, nil
 }
 
 // checkBranch: HEAD must be on the release branch, unless the release is
@@ -121,7 +164,7 @@ func (c *cutRun) checkBranch(ctx context.Context) (string, error) {
 	want, why := c.opts.Branch, "--branch"
 	if want == "" {
 		var err error
-		want, why, err = DefaultBranch(ctx, c.deps.Git, c.remote)
+		want, why, err = DefaultBranch(ctx, c.deps.Git, c.remote, c.deps.Getenv)
 		if err != nil && !pre {
 			return "", err
 		}
@@ -139,7 +182,11 @@ func (c *cutRun) checkBranch(ctx context.Context) (string, error) {
 	case pre:
 		detail = "prerelease from a detached HEAD"
 	case cur.Name == "":
-		return "", WithHint(fmt.Errorf("HEAD is detached at %s and nothing says it is on the release branch %s (%s): %w", short12(c.head.Commit), want, why, ErrNotReleaseBranch),
+		var ignored string
+		if cur.Ignored != "" {
+			ignored = " (" + cur.Ignored + ")"
+		}
+		return "", WithHint(fmt.Errorf("HEAD is detached at %s and nothing says it is on the release branch %s (%s)%s: %w", short12(c.head.Commit), want, why, ignored, ErrNotReleaseBranch),
 			fmt.Sprintf("check out %s (git checkout %s), or pass --pre LABEL for a prerelease", want, want))
 	case cur.Change:
 		return "", WithHint(fmt.Errorf("HEAD is a change from %s (%s), not the release branch %s: %w", cur.Name, cur.Source, want, ErrNotReleaseBranch),

@@ -291,6 +291,23 @@ func TestCutRefusals(t *testing.T) {
 			wantErr: ErrNotReleaseBranch, want: "HEAD is a change from feature (GITHUB_HEAD_REF, a pull request)",
 		},
 		{
+			name: "GitLab variables naming main for another commit, HEAD behind main",
+			setup: func(f *cutFixture) {
+				tip := f.commitAndPush("fix: x")
+				f.work.Checkout("HEAD~1")
+				f.env = map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": tip}
+			},
+			wantErr: ErrNotReleaseBranch, want: "(CI_COMMIT_BRANCH=main is for commit ", hint: "git checkout main",
+		},
+		{
+			name: "GitLab merge request pipeline",
+			setup: func(f *cutFixture) {
+				f.work.Detach()
+				f.env = map[string]string{"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "3", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature", "CI_COMMIT_REF_NAME": "feature"}
+			},
+			wantErr: ErrNotReleaseBranch, want: "HEAD is a change from feature (CI_MERGE_REQUEST_SOURCE_BRANCH_NAME, a merge request)",
+		},
+		{
 			name:    "--branch names another branch",
 			opts:    func(o *CutOptions) { o.Branch = "release" },
 			wantErr: ErrNotReleaseBranch, want: "not on the release branch release (--branch)",
@@ -415,6 +432,14 @@ func TestCutAllowed(t *testing.T) {
 				f.env = map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_NAME": "main"}
 			},
 			wantVersion: "0.1.0", wantBranch: "on main (CI_COMMIT_BRANCH), the release branch (origin/HEAD is not set; origin/main exists)",
+		},
+		{
+			name: "GitLab branch pipeline, the release branch from CI_DEFAULT_BRANCH",
+			setup: func(f *cutFixture) {
+				f.work.Detach()
+				f.env = map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_SHA": f.work.Resolve("HEAD"), "CI_DEFAULT_BRANCH": "main"}
+			},
+			wantVersion: "0.1.0", wantBranch: "on main (CI_COMMIT_BRANCH), the release branch (CI_DEFAULT_BRANCH)",
 		},
 		{
 			name:        "detached at the tip of origin/main, no CI variables",

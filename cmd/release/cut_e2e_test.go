@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -51,33 +54,67 @@ func isolateCut(t *testing.T) {
 
 // ciVariables are the variables release cut reads besides its flags'.
 var ciVariables = []string{
-	"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_HEAD_REF", "GITHUB_ACTOR", "GITHUB_ACTOR_ID",
-	"GITLAB_CI", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITLAB_USER_NAME", "GITLAB_USER_EMAIL",
+	"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_HEAD_REF", "GITHUB_SHA", "GITHUB_ACTOR", "GITHUB_ACTOR_ID",
+	"GITLAB_CI", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_COMMIT_TAG", "CI_COMMIT_SHA", "CI_DEFAULT_BRANCH", "CI_PIPELINE_SOURCE",
+	"CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITLAB_USER_NAME", "GITLAB_USER_EMAIL",
 	"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "RELEASE_GIT_TOKEN", "RELEASE_GIT_USER", "RELEASE_TAGGER",
 }
 
-// cutOrigin is a bare repository served by git http-backend with basic
-// authentication (user x-access-token, the token as password: what a
-// forge's token looks like to git), holding the sample app on main.
+// cutOrigin is the remote of a cut: a bare repository holding the sample
+// app on main, served by git http-backend with basic authentication (user
+// x-access-token, the token as password: what a forge's token looks like
+// to git), or reached as a file:// URL.
 type cutOrigin struct {
 	bare  string
-	srv   *gitinfotest.HTTPServer
+	srv   *gitinfotest.HTTPServer // nil: a file:// remote
 	token string
 }
 
+// newCutOrigin is an http-backend origin.
 func newCutOrigin(t *testing.T, token string, files ...gitinfotest.Option) *cutOrigin {
 	t.Helper()
-	src := gitinfotest.New(t)
-	src.Commit("feat: the sample service", append(files, gitinfotest.At(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)))...)
-	o := &cutOrigin{bare: gitinfotest.NewBare(t, "app.git"), token: token}
-	gitinfotest.RunGit(t, o.bare, "symbolic-ref", "HEAD", "refs/heads/main")
+	o := &cutOrigin{bare: newCutBare(t), token: token}
 	o.srv = gitinfotest.NewHTTPServer(t, o.bare, "x-access-token", token)
-	src.Git("push", "-q", o.authURL(), "main")
+	o.seed(t, files)
 	return o
 }
 
-// authURL is the server's URL with the credentials in it.
+// newFileCutOrigin is a bare file:// origin.
+func newFileCutOrigin(t *testing.T, files ...gitinfotest.Option) *cutOrigin {
+	t.Helper()
+	o := &cutOrigin{bare: newCutBare(t)}
+	o.seed(t, files)
+	return o
+}
+
+func newCutBare(t *testing.T) string {
+	t.Helper()
+	bare := gitinfotest.NewBare(t, "app.git")
+	gitinfotest.RunGit(t, bare, "symbolic-ref", "HEAD", "refs/heads/main")
+	return bare
+}
+
+// seed pushes main with one commit of files.
+func (o *cutOrigin) seed(t *testing.T, files []gitinfotest.Option) {
+	t.Helper()
+	src := gitinfotest.New(t)
+	src.Commit("feat: the sample service", append(files, gitinfotest.At(time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)))...)
+	src.Git("push", "-q", o.authURL(), "main")
+}
+
+// url is the remote's URL as a CI checkout has it: without credentials.
+func (o *cutOrigin) url() string {
+	if o.srv == nil {
+		return "file://" + o.bare
+	}
+	return o.srv.URL
+}
+
+// authURL is the remote's URL with the credentials in it.
 func (o *cutOrigin) authURL() string {
+	if o.srv == nil {
+		return o.url()
+	}
 	u, _ := url.Parse(o.srv.URL)
 	u.User = url.UserPassword("x-access-token", o.token)
 	return u.String()
@@ -90,7 +127,7 @@ func (o *cutOrigin) clone(t *testing.T) *gitinfotest.Repo {
 	dst := filepath.Join(t.TempDir(), "checkout")
 	gitinfotest.RunGit(t, filepath.Dir(o.bare), "clone", "-q", o.authURL(), dst)
 	r := gitinfotest.Open(t, dst)
-	r.Git("remote", "set-url", "origin", o.srv.URL)
+	r.Git("remote", "set-url", "origin", o.url())
 	return r
 }
 
@@ -112,6 +149,19 @@ func (o *cutOrigin) remoteTags(t *testing.T) map[string]string {
 		}
 	}
 	return tags
+}
+
+// remoteHeads lists the remote's branches.
+func (o *cutOrigin) remoteHeads(t *testing.T) []string {
+	t.Helper()
+	return strings.Fields(gitinfotest.RunGit(t, o.bare, "for-each-ref", "--format=%(refname:short)", "refs/heads"))
+}
+
+// hasObject says whether the remote holds the object hash.
+func (o *cutOrigin) hasObject(hash string) bool {
+	cmd := exec.Command("git", "-C", o.bare, "cat-file", "-e", hash)
+	cmd.Env = gitinfotest.GitEnv()
+	return cmd.Run() == nil
 }
 
 // sampleAppFiles are the files of testdata/pythonapp as commit options.
@@ -139,13 +189,36 @@ func cutE2E(t *testing.T, e e2eEnv, dir string, env map[string]string, args ...s
 	return e2eRun(t, e, dir, append([]string{"cut"}, args...)...)
 }
 
+// TestCutE2E runs the pipeline's story against the real engine and
+// registry over both kinds of remote (git http-backend, a bare file://
+// repository): the first release, a re-run, nothing to release. Over HTTP
+// it goes on: refusals, a prerelease, wrong credentials.
 func TestCutE2E(t *testing.T) {
 	e := newE2EEnv(t)
 	isolateCut(t)
-	const token = "ghs_e2eCutToken1234567"
-	origin := newCutOrigin(t, token, sampleAppFiles(t)...)
+	files := sampleAppFiles(t)
+	for _, transport := range []string{"http", "file"} {
+		t.Run(transport, func(t *testing.T) {
+			if transport == "http" {
+				testCutE2E(t, e, newCutOrigin(t, cutE2EToken, files...))
+			} else {
+				testCutE2E(t, e, newFileCutOrigin(t, files...))
+			}
+		})
+	}
+}
+
+// cutE2EToken is the http-backend origin's token in TestCutE2E.
+const cutE2EToken = "ghs_e2eCutToken1234567"
+
+func testCutE2E(t *testing.T, e e2eEnv, origin *cutOrigin) {
+	const token = cutE2EToken
 	r := origin.clone(t)
-	image := fmt.Sprintf("%s/e2e/cut-%d", e.registry, time.Now().UnixNano())
+	kind := "http"
+	if origin.srv == nil {
+		kind = "file"
+	}
+	image := fmt.Sprintf("%s/e2e/cut-%s-%d", e.registry, kind, time.Now().UnixNano())
 	outputs := t.TempDir()
 	ghOutput, dotenv := filepath.Join(outputs, "github_output"), filepath.Join(outputs, "release.env")
 	env := map[string]string{"RELEASE_GIT_TOKEN": token, "GITHUB_OUTPUT": ghOutput}
@@ -172,9 +245,20 @@ func TestCutE2E(t *testing.T) {
 		return res
 	}
 
+	// Local refs the push must leave behind: exactly one tag travels. An
+	// annotated tag on HEAD (what --follow-tags would take along), a
+	// lightweight one and a branch with a commit of its own (what --tags
+	// or --all would).
+	head := r.Resolve("HEAD")
+	r.AnnotatedTag("reviewed", "HEAD", "looked at it\n")
+	r.Branch("scratch")
+	r.Checkout("scratch")
+	scratch := r.Commit("feat: a local experiment", gitinfotest.File("scratch.md", "local only\n"))
+	r.Tag("experiment", scratch)
+	r.Checkout("main")
+
 	// The first release: tag on the remote (annotated, the notes as its
 	// message), image pushed with the policy's tags, labels naming HEAD.
-	head := r.Resolve("HEAD")
 	code, out, errOut := cutE2E(t, e, r.Dir, env, args...)
 	if code != 0 {
 		t.Fatalf("release cut exited %d:\n%s", code, errOut)
@@ -186,6 +270,12 @@ func TestCutE2E(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"v0.1.0": "tag " + head}, origin.remoteTags(t)); diff != "" {
 		t.Errorf("remote tags mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"main"}, origin.remoteHeads(t)); diff != "" {
+		t.Errorf("remote branches mismatch (-want +got):\n%s", diff)
+	}
+	if origin.hasObject(scratch) {
+		t.Errorf("the local branch's commit %s reached the remote", scratch)
 	}
 	message := gitinfotest.RunGit(t, origin.bare, "for-each-ref", "--format=%(contents)", "refs/tags/v0.1.0")
 	if message+"\n" != first.Changelog || !strings.HasPrefix(message, "### Features\n\n- the sample service (") {
@@ -269,6 +359,9 @@ func TestCutE2E(t *testing.T) {
 	}
 	if tags := origin.remoteTags(t); len(tags) != 1 {
 		t.Errorf("remote tags after nothing to release: %v", tags)
+	}
+	if origin.srv == nil {
+		return // the rest does not depend on the transport, or is HTTP's
 	}
 
 	// A dirty worktree is refused; so is another branch, where a
@@ -396,10 +489,72 @@ func TestCutE2EFailedBuild(t *testing.T) {
 	}
 }
 
-// TestCutE2ERace starts two real release processes together, 20 times:
+// pushGate is a reverse proxy in front of a git HTTP server that holds
+// every receive-pack POST (the request that updates the remote's refs)
+// until want of them have arrived, then lets them all through at once: the
+// pipelines of a race round then all reach the ref update, with none of
+// them having seen another's tag. A request waits at most timeout; then
+// it goes through and the gate counts as broken (the round fails).
+type pushGate struct {
+	// URL is the repository's URL through the gate.
+	URL string
+
+	want    int
+	timeout time.Duration
+	all     chan struct{} // closed when want POSTs arrived
+	mu      sync.Mutex
+	arrived int
+	late    bool // a POST gave up waiting
+}
+
+func newPushGate(t *testing.T, repoURL string, want int, timeout time.Duration) *pushGate {
+	t.Helper()
+	target, err := url.Parse(repoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &pushGate{want: want, timeout: timeout, all: make(chan struct{})}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-receive-pack") {
+			g.mu.Lock()
+			g.arrived++
+			if g.arrived == g.want {
+				close(g.all)
+			}
+			g.mu.Unlock()
+			select {
+			case <-g.all:
+			case <-time.After(g.timeout):
+				g.mu.Lock()
+				g.late = true
+				g.mu.Unlock()
+			case <-req.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL + target.Path
+	return g
+}
+
+// held reports how many POSTs arrived and whether all of them were held
+// until the last one came.
+func (g *pushGate) held() (int, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.arrived, g.arrived == g.want && !g.late
+}
+
+// TestCutE2ERace runs two real release processes together, 20 times:
 // clones of one fresh remote (git http-backend) at commit X and at its
-// child Y, both computing 0.2.0. Every round exactly one v0.2.0 reaches the
-// remote, the other process exits 3 without building, and the image under
+// child Y, both computing 0.2.0. A gate in front of the remote holds the
+// first tag push until the second has arrived, so every round both reach
+// the remote's ref update (git-receive-pack's ref lock decides). Every
+// round exactly one v0.2.0 reaches the remote, the other process exits 3
+// with the documented message and pushes no image, and the image under
 // 0.2.0 carries the winner's revision, read through the registry.
 func TestCutE2ERace(t *testing.T) {
 	e := newE2EEnv(t)
@@ -419,9 +574,13 @@ func TestCutE2ERace(t *testing.T) {
 			procEnv = append(procEnv, kv)
 		}
 	}
-	const rounds = 20
+	const (
+		rounds = 20
+		// gateTimeout bounds the wait for the second push; it is far
+		// above the few hundred milliseconds the two processes are apart.
+		gateTimeout = 20 * time.Second
+	)
 	wins := map[string]int{}
-	simultaneous, bothPushed := 0, 0
 	for round := range rounds {
 		origin := newCutOrigin(t, fmt.Sprintf("round-%d-token", round), gitinfotest.File("Dockerfile", "FROM scratch\nCOPY payload.txt /\n"), gitinfotest.File("payload.txt", "0\n"))
 		seed := origin.clone(t)
@@ -429,20 +588,28 @@ func TestCutE2ERace(t *testing.T) {
 		x := seed.Commit("feat: x", gitinfotest.File("payload.txt", "x\n"))
 		y := seed.Commit("fix: y", gitinfotest.File("payload.txt", "y\n"))
 		seed.Git("push", "-q", origin.authURL(), "main", "v0.1.0")
+		gate := newPushGate(t, origin.srv.URL, 2, gateTimeout)
 		px, py := origin.clone(t), origin.clone(t)
 		px.Git("reset", "-q", "--hard", x)
+		for _, clone := range []*gitinfotest.Repo{px, py} {
+			clone.Git("remote", "set-url", "origin", gate.URL)
+		}
 		image := fmt.Sprintf("%s/e2e/cut-race-%d-%d", e.registry, time.Now().UnixNano(), round)
-		before := len(origin.srv.Requests())
 
 		type outcome struct {
 			code        int
 			out, errOut string
 		}
 		results := make([]outcome, 2)
+		clones := []*gitinfotest.Repo{px, py}
+		order := []int{0, 1}
+		if round%2 == 1 {
+			order = []int{1, 0} // Y starts first in odd rounds
+		}
 		var wg sync.WaitGroup
-		for i, clone := range []*gitinfotest.Repo{px, py} {
+		for _, i := range order {
 			cmd := exec.CommandContext(t.Context(), bin, "cut", "--push", "--image", image, "--docker", e.docker, "--tagger", "Pipeline <ci@example.com>", "--json")
-			cmd.Dir = clone.Dir
+			cmd.Dir = clones[i].Dir
 			cmd.Env = append(slices.Clone(procEnv), "RELEASE_GIT_TOKEN="+origin.token)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -463,52 +630,61 @@ func TestCutE2ERace(t *testing.T) {
 		}
 		wg.Wait()
 
+		if n, ok := gate.held(); !ok {
+			t.Errorf("round %d: %d tag push(es) arrived, want both held until both reached the remote's ref update (the gate waits %s)\nX: %+v\nY: %+v", round, n, gateTimeout, results[0], results[1])
+		}
 		tags := origin.remoteTags(t)
 		winner := strings.TrimPrefix(tags["v0.2.0"], "tag ")
 		if len(tags) != 2 {
 			t.Errorf("round %d: remote tags %v, want v0.1.0 and one v0.2.0", round, tags)
 		}
 		var win, lose outcome
+		var loser string
 		switch winner {
 		case x:
 			wins["X"]++
-			win, lose = results[0], results[1]
+			win, lose, loser = results[0], results[1], y
 		case y:
 			wins["Y"]++
-			win, lose = results[1], results[0]
+			win, lose, loser = results[1], results[0], x
 		default:
 			t.Fatalf("round %d: v0.2.0 on the remote is on %q, neither X %s nor Y %s\nX: %+v\nY: %+v", round, winner, x, y, results[0], results[1])
 		}
 		if win.code != 0 {
 			t.Errorf("round %d: the winner exited %d:\n%s", round, win.code, win.errOut)
 		}
-		if lose.code != 3 || !strings.Contains(lose.errOut, "another pipeline released v0.2.0 first") || strings.Contains(lose.errOut, "building with docker") || lose.out != "" {
-			t.Errorf("round %d: the loser exited %d, stdout %q:\n%s", round, lose.code, lose.out, lose.errOut)
+		wantLoser := []string{
+			fmt.Sprintf("release: error: another pipeline released v0.2.0 first: origin (%s) has it on commit %s, HEAD is %s; nothing was built or pushed: conflict", gate.URL, winner[:12], loser[:12]),
+			"release: hint: nothing to fix: the next run releases the commits after v0.2.0 (in a local clone: git tag -d v0.2.0 && git fetch --tags)",
+		}
+		if lose.code != 3 || lose.out != "" || strings.Contains(lose.errOut, "building with docker") || !containsLines(lose.errOut, wantLoser) {
+			t.Errorf("round %d: the loser exited %d, stdout %q, stderr:\n%s\nwant exit 3, no build, and the lines:\n%s", round, lose.code, lose.out, lose.errOut, strings.Join(wantLoser, "\n"))
 		}
 		if got := configLabels(t, client, image+":0.2.0")["org.opencontainers.image.revision"]; got != winner {
 			t.Errorf("round %d: %s:0.2.0 carries revision %s, the tag is on %s", round, image, got, winner)
 		}
-		// Did both read the remote's refs for a push before either pushed?
-		reqs := origin.srv.Requests()[before:]
-		adverts, firstPush, pushes := 0, -1, 0
-		for i, r := range reqs {
-			if strings.HasPrefix(r, "POST ") && strings.Contains(r, "git-receive-pack") {
-				pushes++
-				if firstPush < 0 {
-					firstPush = i
-				}
-			}
-			if strings.HasPrefix(r, "GET ") && strings.Contains(r, "service=git-receive-pack") && (firstPush < 0 || i < firstPush) {
-				adverts++
-			}
+		registryTags, err := client.Tags(t.Context(), image)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if adverts >= 2 {
-			simultaneous++
+		if slices.Contains(registryTags, "sha-"+loser[:12]) {
+			t.Errorf("round %d: the loser's image sha-%s is in the registry: %v", round, loser[:12], registryTags)
 		}
-		if pushes >= 2 {
-			bothPushed++
+		if diff := cmp.Diff([]string{"0.2", "0.2.0", "latest", "sha-" + winner[:12]}, slices.Sorted(slices.Values(registryTags))); diff != "" {
+			t.Errorf("round %d: registry tags mismatch (-want +got):\n%s", round, diff)
 		}
 	}
-	t.Logf("race: %d rounds, winners %v; both pipelines read the remote's refs before either pushed in %d rounds, and both sent their push (receive-pack) in %d",
-		rounds, wins, simultaneous, bothPushed)
+	t.Logf("race: %d rounds, both tag pushes held until both reached the remote's ref update in every round; winners X %d, Y %d",
+		rounds, wins["X"], wins["Y"])
+}
+
+// containsLines reports whether every line of want is a whole line of s.
+func containsLines(s string, want []string) bool {
+	lines := strings.Split(s, "\n")
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			return false
+		}
+	}
+	return true
 }
