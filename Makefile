@@ -45,7 +45,8 @@ lint: vet
 	@if command -v shellcheck >/dev/null; then shellcheck scripts/testenv scripts/demo scripts/bench-build scripts/bench-cut scripts/bench-find scripts/bench-promote .ci/run; \
 	else echo "shellcheck not installed: skipped" >&2; fi
 
-# The story of docs/demo.md: cut, cut again, promote, inspect, find, diff on the sample app.
+# The story of docs/demo.md: cut v0.1.0, a feat: commit, cut v0.2.0, promote, inspect, find, diff on the sample app
+# (cmd/release TestDemo runs the same script in make test).
 demo: testenv
 	eval "$$($(TESTENV) env --docker)"; scripts/demo
 
