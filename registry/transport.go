@@ -323,7 +323,8 @@ func (h *host) statusError(r *http.Response) error {
 		if len(re.Codes) > 0 {
 			code = re.Codes[0]
 		}
-		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code}
+		sent := r.Request != nil && r.Request.Header.Get("Authorization") != ""
+		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code, Anonymous: !sent || !h.hasCredentials()}
 	}
 	return re
 }

@@ -73,12 +73,16 @@ func (s *Server) mayMount(r *http.Request, from string) bool {
 // scoped to the requested repositories and actions out.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	u, p, ok := r.BasicAuth()
-	if !ok || u != s.user || p != s.password {
+	anonymous := !ok && s.anonymousTokens
+	if !anonymous && (!ok || u != s.user || p != s.password) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid credentials")
 		return
 	}
 	grant := map[string]string{}
 	for _, v := range r.URL.Query()["scope"] {
+		if anonymous {
+			break
+		}
 		for _, scope := range strings.Fields(v) {
 			parts := strings.Split(scope, ":")
 			if len(parts) != 3 || parts[0] != "repository" {

@@ -149,6 +149,12 @@ func WithTokenAuth(user, password string) Option {
 	return func(s *Server) { s.authMode, s.user, s.password = "token", user, password }
 }
 
+// WithAnonymousTokens makes the token endpoint of WithTokenAuth answer a
+// request without credentials too, with a token that grants nothing, as
+// Docker Hub's, Harbor's and docker_auth's do: the registry then answers
+// 401 to every request that carries it.
+func WithAnonymousTokens() Option { return func(s *Server) { s.anonymousTokens = true } }
+
 // WithReferrersAPI turns the OCI referrers API on or off (default on).
 // Off, the registry behaves like registry:2: clients keep the fallback tag.
 func WithReferrersAPI(on bool) Option { return func(s *Server) { s.referrers = on } }
@@ -182,16 +188,17 @@ type Server struct {
 	inner http.Handler
 	blobs *blobStore
 
-	tls          bool
-	authMode     string
-	user         string
-	password     string
-	referrers    bool
-	faults       Faults
-	noHeadDigest bool
-	tagPage      int
-	hook         func(Request)
-	latency      time.Duration
+	tls             bool
+	authMode        string
+	user            string
+	password        string
+	anonymousTokens bool
+	referrers       bool
+	faults          Faults
+	noHeadDigest    bool
+	tagPage         int
+	hook            func(Request)
+	latency         time.Duration
 
 	mu          sync.Mutex
 	idle        *sync.Cond
