@@ -80,13 +80,15 @@ type host struct {
 	// open are the repositories that answered a request without
 	// credentials: access is granted per repository, so their "not found"
 	// answers can be believed without a ping.
-	open    map[string]bool
-	auth    authn.Authenticator // nil until a challenge made it needed
-	scopes  []string            // every scope asked for
-	granted map[string]bool     // the scopes the current token covers
-	header  string              // the Authorization header value, "" for none
-	gen     int                 // bumped on every new header
-	secrets []string
+	open map[string]bool
+	auth authn.Authenticator // nil until a challenge made it needed
+	// credentialed says auth holds credentials (not anonymous).
+	credentialed bool
+	scopes       []string        // every scope asked for
+	granted      map[string]bool // the scopes the current token covers
+	header       string          // the Authorization header value, "" for none
+	gen          int             // bumped on every new header
+	secrets      []string
 }
 
 func newHost(name string, o *options, plain http.RoundTripper) *host {
@@ -580,6 +582,7 @@ func (h *host) loadCredentials(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.auth = auth
+	h.credentialed = cfg.Username != "" || cfg.Password != "" || cfg.Auth != "" || cfg.IdentityToken != "" || cfg.RegistryToken != ""
 	h.secrets = append(h.secrets, secrets...)
 	if !isBearer(h.challenge) {
 		h.header = header
@@ -640,7 +643,7 @@ func (h *host) exchangeError(err error) error {
 	if errors.As(err, &te) {
 		switch {
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
-			return &AuthError{Registry: h.name, Status: te.StatusCode}
+			return &AuthError{Registry: h.name, Status: te.StatusCode, Anonymous: !h.hasCredentials()}
 		case retryableStatus[te.StatusCode]:
 			return &ResponseError{Method: http.MethodGet, Path: "token", Status: te.StatusCode}
 		}
@@ -653,6 +656,14 @@ func (h *host) current() (string, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.header, h.gen
+}
+
+// hasCredentials reports whether the host's credentials were loaded and
+// are not anonymous.
+func (h *host) hasCredentials() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.credentialed
 }
 
 // secretList is every secret the host has seen, for redaction.

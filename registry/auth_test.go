@@ -24,30 +24,36 @@ type hinter interface{ Hint() string }
 func TestCredentials(t *testing.T) {
 	const user, password = "ci-bot", "correct-horse-battery"
 	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 4, Layers: 1, LayerSize: 10})
-	for _, mode := range []string{"basic", "token"} {
+	for _, mode := range []string{"basic", "token", "token, anonymous tokens"} {
 		t.Run(mode, func(t *testing.T) {
-			opt := registrytest.WithBasicAuth(user, password)
-			if mode == "token" {
-				opt = registrytest.WithTokenAuth(user, password)
+			opts := []registrytest.Option{registrytest.WithBasicAuth(user, password)}
+			switch mode {
+			case "token":
+				opts = []registrytest.Option{registrytest.WithTokenAuth(user, password)}
+			case "token, anonymous tokens":
+				// Without credentials the request carries a token that
+				// grants nothing: still no credentials.
+				opts = []registrytest.Option{registrytest.WithTokenAuth(user, password), registrytest.WithAnonymousTokens()}
 			}
-			reg := registrytest.New(t, opt)
+			reg := registrytest.New(t, opts...)
 			reg.PushImage(t, "app", "1", img)
 
 			tests := []struct {
 				name     string
 				keychain func(t *testing.T) string // Docker config dir, "" for none
-				wantErr  bool
+				wantErr  string                    // what the registry did; "" = success
 			}{
-				{"right credentials", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, password) }, false},
-				{"wrong password", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, "wrong-"+password) }, true},
-				{"no credentials", func(t *testing.T) string { return t.TempDir() }, true},
+				{"right credentials", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, password) }, ""},
+				{"wrong password", func(t *testing.T) string { return dockerConfig(t, reg.Host, user, "wrong-"+password) }, "rejected the credentials"},
+				{"no credentials", func(t *testing.T) string { return t.TempDir() }, "requires credentials"},
+				{"credentials for another registry", func(t *testing.T) string { return dockerConfig(t, "elsewhere.example", user, password) }, "requires credentials"},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					dir := tt.keychain(t)
 					c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dir)))
 					d, err := c.Resolve(t.Context(), reg.Host+"/app:1")
-					if !tt.wantErr {
+					if tt.wantErr == "" {
 						if err != nil || d.Digest != img.Digest {
 							t.Fatalf("Resolve = %v, %v; want %s", d.Digest, err, img.Digest)
 						}
@@ -61,7 +67,7 @@ func TestCredentials(t *testing.T) {
 					if strings.Contains(msg, password) || strings.Contains(msg, base64.StdEncoding.EncodeToString([]byte(user+":wrong-"+password))) {
 						t.Errorf("error shows the password: %s", msg)
 					}
-					want := "resolving " + reg.Host + "/app:1: registry " + reg.Host + " rejected the credentials (HTTP 401)"
+					want := "resolving " + reg.Host + "/app:1: registry " + reg.Host + " " + tt.wantErr + " (HTTP 401)"
 					if msg != want {
 						t.Errorf("error = %q, want %q", msg, want)
 					}

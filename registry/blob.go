@@ -108,11 +108,26 @@ func (cp *copier) transfer(ctx context.Context, d Descriptor) (blobKind, error) 
 		}
 		return blobCopied, cp.upload(ctx, d, "")
 	}
+	if cp.mountRefused.Load() {
+		return blobCopied, cp.upload(ctx, d, "")
+	}
 	loc, mounted, err := cp.mount(ctx, d)
 	if err != nil {
 		// Registries refuse mounts in many ways (Harbor 401 "project not
-		// found", 400 on a foreign source, ECR without mounting enabled):
-		// a plain upload always works.
+		// found", 400 on a foreign source): a plain upload always works.
+		// A refusal (a 4xx) is about the source, not the blob, so the
+		// blobs that follow are not offered for mounting again (each
+		// offer would cost a request, and a 401 a token renewal too). A
+		// 202 is a refusal for this blob only (distribution answers it
+		// for a blob the source lacks, ECR without mounting enabled for
+		// every one) and costs nothing: its session takes the upload.
+		var (
+			ae *AuthError
+			re *ResponseError
+		)
+		if errors.As(err, &ae) || (errors.As(err, &re) && re.Status >= 400 && re.Status < 500) {
+			cp.mountRefused.Store(true)
+		}
 		loc = ""
 	}
 	if mounted {

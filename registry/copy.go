@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -135,6 +136,10 @@ type copier struct {
 	sameRepo bool
 	opts     CopyOptions
 	jobs     int
+
+	// mountRefused is set once the destination answered a mount with an
+	// error: the blobs left are uploaded without asking.
+	mountRefused atomic.Bool
 
 	mu       sync.Mutex
 	res      *CopyResult

@@ -486,3 +486,74 @@ func TestTagRetagsInsideRepository(t *testing.T) {
 }
 
 func cosign(d, kind string) string { return "sha256-" + d[len("sha256:"):] + "." + kind }
+
+// TestCopyFallsBackToUploadWhenMountRefused: inside one registry blobs are
+// mounted; a registry that refuses the mount gets them uploaded instead,
+// through the upload session a 202 opened (no second POST), or a new one
+// after an error answer.
+func TestCopyFallsBackToUploadWhenMountRefused(t *testing.T) {
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 21, Layers: 3, LayerSize: 200})
+	var blobs []string
+	for _, b := range img.Blobs() {
+		blobs = append(blobs, digestOf(b))
+	}
+	slices.Sort(blobs)
+	tests := []struct {
+		name   string
+		status int
+	}{
+		{"202 opens an upload session", http.StatusAccepted},
+		{"401, as Harbor answers for a project it hides", http.StatusUnauthorized},
+		{"400", http.StatusBadRequest},
+		{"404", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := registrytest.New(t, registrytest.WithTokenAuth("ci", "s3cret"), registrytest.WithMountRefusal(tt.status))
+			reg.PushImage(t, "staging/app", "1.0.0", img)
+			reg.Reset()
+			keychain := registry.DockerConfigKeychain(dockerConfig(t, reg.Host, "ci", "s3cret"))
+			// One blob at a time, so that what the first refusal
+			// teaches the copy shows in the counts.
+			res, err := newClient(t, registry.WithKeychain(keychain), registry.WithJobs(1)).Copy(t.Context(), reg.Host+"/staging/app:1.0.0", reg.Host+"/prod/app", registry.CopyOptions{})
+			if err != nil {
+				t.Fatalf("copy: %v\n%s", err, reg.Summary())
+			}
+			if res.BlobsCopied != len(blobs) || res.BlobsMounted != 0 {
+				t.Errorf("result = %+v, want %d blobs copied and none mounted", res, len(blobs))
+			}
+			got := reg.Uploads()
+			slices.Sort(got)
+			if diff := cmp.Diff(blobs, got); diff != "" {
+				t.Errorf("uploads (-want +got):\n%s", diff)
+			}
+			isMount := func(r registrytest.Request) bool {
+				return r.Kind == registrytest.KindUpload && r.Method == http.MethodPost && r.From == "staging/app"
+			}
+			isPlainPost := func(r registrytest.Request) bool {
+				return r.Kind == registrytest.KindUpload && r.Method == http.MethodPost && r.From == ""
+			}
+			// After a 202 every blob is offered, its session used for the
+			// upload (no second POST); after an error answer no other
+			// blob is offered, and each gets a session of its own. A 401
+			// is answered once more with a renewed token.
+			wantMounts, wantPosts := len(blobs), 0
+			switch tt.status {
+			case http.StatusUnauthorized:
+				wantMounts, wantPosts = 2, len(blobs)
+			case http.StatusBadRequest, http.StatusNotFound:
+				wantMounts, wantPosts = 1, len(blobs)
+			}
+			if n := reg.Count(isMount); n != wantMounts {
+				t.Errorf("%d mount requests, want %d:\n%s", n, wantMounts, reg.Summary())
+			}
+			if n := reg.Count(isPlainPost); n != wantPosts {
+				t.Errorf("%d upload POSTs without a mount, want %d:\n%s", n, wantPosts, reg.Summary())
+			}
+			sameManifest(t, reg, reg, "staging/app", "prod/app", img.Digest)
+			if v := append(reg.Violations(), reg.CheckTags()...); len(v) > 0 {
+				t.Errorf("incomplete tags: %v", v)
+			}
+		})
+	}
+}

@@ -70,12 +70,20 @@ type AuthError struct {
 	// Code is the registry's error code when it sent one (UNAUTHORIZED,
 	// DENIED).
 	Code string
+	// Anonymous says the refused request carried no credentials: the
+	// Docker config has none for the registry (a bearer token obtained
+	// without any counts as none), or they were not sent. A 401 then
+	// means credentials are required, not that they are wrong.
+	Anonymous bool
 }
 
 func (e *AuthError) Error() string {
 	what := "rejected the credentials"
-	if e.Status == http.StatusForbidden {
+	switch {
+	case e.Status == http.StatusForbidden:
 		what = "denied access"
+	case e.Anonymous:
+		what = "requires credentials"
 	}
 	return fmt.Sprintf("registry %s %s (HTTP %d)", e.Registry, what, e.Status)
 }

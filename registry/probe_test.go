@@ -170,6 +170,10 @@ func TestAnonymousHostWritesNeedingCredentials(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
+				// The credentials were not sent: they are not wrong.
+				if !strings.Contains(err.Error(), "requires credentials (HTTP 401)") {
+					t.Errorf("err = %v, want the registry to require credentials", err)
+				}
 				if got, _, _ := reg.Manifest("private/app", "1"); string(got) != string(hidden.Manifest) {
 					t.Error("private/app:1 was overwritten")
 				}

@@ -18,27 +18,73 @@ import (
 // newBaseTransport is the default HTTP transport: http.DefaultTransport's
 // settings (proxies from the environment, timeouts) with the system roots
 // plus the CA file, and enough idle connections per host for the jobs.
+// Without a CA file crypto/tls verifies the certificate itself, against
+// the name (or IP address) of the host dialled.
 func newBaseTransport(o *options) (http.RoundTripper, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 2*o.jobs + 4
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading CA file: %w", err)
-		}
-		roots, err := newLazyRoots(o.caFile, pem)
-		if err != nil {
-			return nil, err
-		}
-		// The handshake skips its own verification only to run the same
-		// one in VerifyConnection, against roots loaded off the critical
-		// path.
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = roots.verify
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.caFile == "" {
+		return t, nil
 	}
-	t.TLSClientConfig = cfg
-	return t, nil
+	pem, err := os.ReadFile(o.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA file: %w", err)
+	}
+	roots, err := newLazyRoots(o.caFile, pem)
+	if err != nil {
+		return nil, err
+	}
+	return &caTransport{base: t, roots: roots, byHost: map[string]*http.Transport{}}, nil
+}
+
+// caTransport sends each request over a transport of its host's own, whose
+// TLS verification (see lazyRoots) is bound to that host's name.
+//
+// The handshake skips crypto/tls's verification to run the same one in
+// VerifyConnection, against roots loaded off the critical path. That
+// callback only sees the ConnectionState, whose ServerName is the SNI the
+// client sent, and Go sends none for an IP address: a callback shared by
+// every host would verify a registry reached by IP address against no
+// name at all, and accept any certificate the roots signed, whatever name
+// it carries. One transport per host name knows the name to check;
+// connections are per host anyway, so nothing is shared that was before.
+type caTransport struct {
+	base  *http.Transport
+	roots *lazyRoots
+
+	mu     sync.Mutex
+	byHost map[string]*http.Transport
+}
+
+func (c *caTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return c.transport(req.URL.Hostname()).RoundTrip(req)
+}
+
+// transport is the transport for the host name (no port, no brackets).
+func (c *caTransport) transport(name string) *http.Transport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.byHost[name]
+	if !ok {
+		t = c.base.Clone()
+		t.TLSClientConfig.InsecureSkipVerify = true
+		t.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+			return c.roots.verify(cs, name)
+		}
+		c.byHost[name] = t
+	}
+	return t
+}
+
+// CloseIdleConnections closes the idle connections of every host's
+// transport.
+func (c *caTransport) CloseIdleConnections() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.byHost {
+		t.CloseIdleConnections()
+	}
 }
 
 // lazyRoots are the system roots plus the certificates of a CA file.
@@ -72,14 +118,26 @@ func newLazyRoots(path string, pem []byte) (*lazyRoots, error) {
 }
 
 // verify is the verification crypto/tls does by default (chain to a root,
-// server name), with the lazily loaded roots. A certificate signed by the
-// CA file's own authority needs no system root, so it does not wait for
-// them.
-func (r *lazyRoots) verify(cs tls.ConnectionState) error {
+// server name), with the lazily loaded roots. The name is the SNI the
+// handshake sent, which is the host dialled; an IP address is never sent
+// as SNI, so without one the name is host, the host the request is for
+// (an IP address: x509 then checks the certificate's IP SANs). Through an
+// HTTPS proxy the first handshake is the proxy's, whose SNI names it. A
+// certificate signed by the CA file's own authority needs no system root,
+// so it does not wait for them.
+func (r *lazyRoots) verify(cs tls.ConnectionState, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("tls: the server sent no certificate")
 	}
-	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool(), Roots: r.ca}
+	name := cs.ServerName
+	if name == "" {
+		name = host
+	}
+	if name == "" {
+		// Never verify without a name: x509 would skip the check.
+		return errors.New("tls: no server name to verify the certificate against")
+	}
+	opts := x509.VerifyOptions{DNSName: name, Intermediates: x509.NewCertPool(), Roots: r.ca}
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
@@ -265,7 +323,8 @@ func (h *host) statusError(r *http.Response) error {
 		if len(re.Codes) > 0 {
 			code = re.Codes[0]
 		}
-		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code}
+		sent := r.Request != nil && r.Request.Header.Get("Authorization") != ""
+		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code, Anonymous: !sent || !h.hasCredentials()}
 	}
 	return re
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -315,6 +316,99 @@ func TestPromoteFloatingTags(t *testing.T) {
 			t.Errorf("prod app:%s names %s, want %s's %s", tag, got, v, digests[v])
 		}
 	}
+}
+
+// TestPromoteWritesFloatingTagsLast: the exact tag is written after
+// everything under it (blobs, the manifest by digest, attachments) and
+// before the sha tag and the floating tags; when it cannot be written, no
+// other tag moves.
+func TestPromoteWritesFloatingTagsLast(t *testing.T) {
+	const rev10, rev11 = "1000000000000000000000000000000000000000", "1100000000000000000000000000000000000000"
+	v10, v11 := labeled(110, "1.0.0", rev10), labeled(111, "1.1.0", rev11)
+	newStaging := func(t *testing.T) *registrytest.Server {
+		staging := registrytest.New(t)
+		staging.PushImage(t, "app", "1.0.0", v10)
+		staging.PushImage(t, "app", "1.1.0", v11)
+		staging.PushSignature(t, "app", v11.Digest, "sig", 1)
+		return staging
+	}
+	// tagWrites are the manifest PUTs under a tag other than a cosign
+	// one, in the order the registry got them.
+	tagWrites := func(prod *registrytest.Server) []string {
+		var out []string
+		for _, r := range prod.Requests() {
+			if r.Kind == registrytest.KindManifest && r.Method == "PUT" && !strings.Contains(r.Ref, ":") && !strings.HasPrefix(r.Ref, "sha256-") {
+				out = append(out, r.Ref)
+			}
+		}
+		return out
+	}
+
+	t.Run("order", func(t *testing.T) {
+		staging, prod := newStaging(t), registrytest.New(t)
+		c := newImages(t)
+		if _, _, err := promote(t, c, release.PromoteOptions{Source: staging.Host + "/app:1.0.0", Destination: prod.Host + "/app"}); err != nil {
+			t.Fatal(err)
+		}
+		prod.Reset()
+		res, _, err := promote(t, c, release.PromoteOptions{Source: staging.Host + "/app:1.1.0", Destination: prod.Host + "/app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"1.1.0=created", "sha-110000000000=created", "1.1=created", "1=moved", "latest=moved"}, actions(res.Tags)); diff != "" {
+			t.Errorf("tags (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"1.1.0", "sha-110000000000", "1.1", "1", "latest"}, tagWrites(prod)); diff != "" {
+			t.Errorf("tag writes in order (-want +got):\n%s\n%v", diff, prod.Requests())
+		}
+		// Everything else came before the exact tag.
+		exact := false
+		for _, r := range prod.Requests() {
+			if r.Kind == registrytest.KindManifest && r.Method == "PUT" && r.Ref == "1.1.0" {
+				exact = true
+			} else if exact && r.Write() && !slices.Contains([]string{"sha-110000000000", "1.1", "1", "latest"}, r.Ref) {
+				t.Errorf("%v after the exact tag", r)
+			}
+		}
+		if v := append(prod.Violations(), prod.CheckTags()...); len(v) > 0 {
+			t.Errorf("incomplete tags: %v", v)
+		}
+	})
+
+	t.Run("exact tag refused", func(t *testing.T) {
+		staging := newStaging(t)
+		prod := registrytest.New(t, registrytest.WithFaults(registrytest.Faults{Rate: 1, Kinds: []string{"500"}, Only: func(r registrytest.Request) bool {
+			return r.Kind == registrytest.KindManifest && r.Method == "PUT" && r.Ref == "1.1.0"
+		}}))
+		c := newImages(t, registry.WithRetry(registry.RetryPolicy{Attempts: 3, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}))
+		if _, _, err := promote(t, c, release.PromoteOptions{Source: staging.Host + "/app:1.0.0", Destination: prod.Host + "/app"}); err != nil {
+			t.Fatal(err)
+		}
+		// What the image tags name (attachments, written before the
+		// exact tag, may arrive).
+		imageTags := func() map[string]string {
+			out := map[string]string{}
+			for _, tag := range prod.Tags("app") {
+				if !strings.HasPrefix(tag, "sha256-") {
+					raw, _, _ := prod.Manifest("app", tag)
+					out[tag] = digestOf(raw)
+				}
+			}
+			return out
+		}
+		before := imageTags()
+		prod.Reset()
+		_, _, err := promote(t, c, release.PromoteOptions{Source: staging.Host + "/app:1.1.0", Destination: prod.Host + "/app"})
+		if err == nil || !strings.Contains(err.Error(), "1.1.0") {
+			t.Fatalf("err = %v, want the exact tag's write to fail", err)
+		}
+		if diff := cmp.Diff([]string{"1.1.0", "1.1.0", "1.1.0"}, tagWrites(prod)); diff != "" {
+			t.Errorf("tag writes (-want +got): the exact tag, tried 3 times, and nothing else\n%s", diff)
+		}
+		if diff := cmp.Diff(before, imageTags()); diff != "" {
+			t.Errorf("tags at the destination moved (-before +after):\n%s", diff)
+		}
+	})
 }
 
 func TestPromoteRefusals(t *testing.T) {

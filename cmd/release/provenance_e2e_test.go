@@ -125,7 +125,7 @@ func TestE2EProvenanceCommands(t *testing.T) {
 		{name: "unknown repository, find", dockerConfig: authed, args: []string{"find", repo + "-none", "--commit", rev, "--ca-file", e.ca},
 			code: exitFailure, stderr: "has no image tags (it is unknown or empty)"},
 		{name: "unauthorised", dockerConfig: anonymous, args: []string{"inspect", repo + ":1.2.3", "--ca-file", e.ca},
-			code: exitFailure, stderr: "rejected the credentials (HTTP 401)", hint: "docker login " + e.tls},
+			code: exitFailure, stderr: "requires credentials (HTTP 401)", hint: "docker login " + e.tls},
 		{name: "untrusted certificate", dockerConfig: authed, args: []string{"find", repo, "--commit", rev},
 			code: exitFailure, stderr: "certificate signed by an unknown authority", hint: "--ca-file"},
 		{name: "no revision", dockerConfig: authed, args: []string{"inspect", repo + ":bare", "--ca-file", e.ca},

@@ -17,7 +17,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *Request)
 		if ok && u == s.user && p == s.password {
 			return true
 		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="registrytest"`)
+		w.Header().Set("WWW-Authenticate", s.challenge(req, ""))
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return false
 	case "token":
@@ -32,19 +32,29 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *Request)
 		if ok && (req.Kind == KindPing || req.Kind == KindOther || strings.Contains(grant[req.Repo], need)) {
 			return true
 		}
-		challenge := fmt.Sprintf(`Bearer realm="%s/token",service="registrytest"`, s.URL)
-		if req.Repo != "" {
-			actions := "pull"
-			if need == "push" {
-				actions = "pull,push"
-			}
-			challenge += fmt.Sprintf(`,scope="repository:%s:%s"`, req.Repo, actions)
+		actions := "pull"
+		if need == "push" {
+			actions = "pull,push"
 		}
-		w.Header().Set("WWW-Authenticate", challenge)
+		w.Header().Set("WWW-Authenticate", s.challenge(req, actions))
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return false
 	}
 	return true
+}
+
+// challenge is the WWW-Authenticate value of a 401 to req: a bearer
+// challenge naming the repository and actions with token authentication,
+// else Basic.
+func (s *Server) challenge(req *Request, actions string) string {
+	if s.authMode != "token" {
+		return `Basic realm="registrytest"`
+	}
+	c := fmt.Sprintf(`Bearer realm="%s/token",service="registrytest"`, s.URL)
+	if req.Repo != "" {
+		c += fmt.Sprintf(`,scope="repository:%s:%s"`, req.Repo, actions)
+	}
+	return c
 }
 
 // grant is what the request's bearer token allows: repository → actions.
@@ -73,12 +83,16 @@ func (s *Server) mayMount(r *http.Request, from string) bool {
 // scoped to the requested repositories and actions out.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	u, p, ok := r.BasicAuth()
-	if !ok || u != s.user || p != s.password {
+	anonymous := !ok && s.anonymousTokens
+	if !anonymous && (!ok || u != s.user || p != s.password) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid credentials")
 		return
 	}
 	grant := map[string]string{}
 	for _, v := range r.URL.Query()["scope"] {
+		if anonymous {
+			break
+		}
 		for _, scope := range strings.Fields(v) {
 			parts := strings.Split(scope, ":")
 			if len(parts) != 3 || parts[0] != "repository" {

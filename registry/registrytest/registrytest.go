@@ -56,7 +56,8 @@ type Request struct {
 	// Ref is the tag or digest of a manifest, the digest of a blob, or the
 	// digest an upload PUT (or a mount) names.
 	Ref string
-	// From is the source repository of a mount request.
+	// From is the source repository of a mount request (mounted when
+	// Status is 201; refused otherwise, 202 opening an upload session).
 	From string
 	// UserAgent is the client's User-Agent header.
 	UserAgent string
@@ -149,6 +150,12 @@ func WithTokenAuth(user, password string) Option {
 	return func(s *Server) { s.authMode, s.user, s.password = "token", user, password }
 }
 
+// WithAnonymousTokens makes the token endpoint of WithTokenAuth answer a
+// request without credentials too, with a token that grants nothing, as
+// Docker Hub's, Harbor's and docker_auth's do: the registry then answers
+// 401 to every request that carries it.
+func WithAnonymousTokens() Option { return func(s *Server) { s.anonymousTokens = true } }
+
 // WithReferrersAPI turns the OCI referrers API on or off (default on).
 // Off, the registry behaves like registry:2: clients keep the fallback tag.
 func WithReferrersAPI(on bool) Option { return func(s *Server) { s.referrers = on } }
@@ -167,6 +174,16 @@ func WithTagPageSize(n int) Option { return func(s *Server) { s.tagPage = n } }
 // network in benchmarks whose cost is round trips. Tests never need it.
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
+// WithMountRefusal refuses every cross-repository mount with status:
+// http.StatusAccepted answers with an ordinary upload session instead, as
+// distribution does when it cannot mount (ECR without mounting enabled,
+// a blob the token may not read); any other status is an error answer,
+// as Harbor's 401 for a project the client cannot see, or a 400 or 404
+// for a source a registry will not mount from. A 401 carries the
+// challenge of the server's authentication (Basic without any). Default:
+// a blob the source repository has is mounted (201).
+func WithMountRefusal(status int) Option { return func(s *Server) { s.mountRefusal = status } }
+
 // WithHook calls f after each logged request (from the request's
 // goroutine), for instance to cancel a client after N uploads.
 func WithHook(f func(Request)) Option { return func(s *Server) { s.hook = f } }
@@ -182,16 +199,18 @@ type Server struct {
 	inner http.Handler
 	blobs *blobStore
 
-	tls          bool
-	authMode     string
-	user         string
-	password     string
-	referrers    bool
-	faults       Faults
-	noHeadDigest bool
-	tagPage      int
-	hook         func(Request)
-	latency      time.Duration
+	tls             bool
+	authMode        string
+	user            string
+	password        string
+	anonymousTokens bool
+	referrers       bool
+	faults          Faults
+	noHeadDigest    bool
+	mountRefusal    int
+	tagPage         int
+	hook            func(Request)
+	latency         time.Duration
 
 	mu          sync.Mutex
 	idle        *sync.Cond
@@ -415,15 +434,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) {
 		s.issueToken(w, r)
 		return
 	case req.Kind == KindUpload && r.Method == http.MethodPost && req.From != "":
-		if s.blobs.has(req.From, req.Ref) && s.mayMount(r, req.From) {
+		switch {
+		case s.mountRefusal == http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", s.challenge(req, "pull,push"))
+			writeError(w, s.mountRefusal, "UNAUTHORIZED", "mount refused")
+			return
+		case s.mountRefusal != 0 && s.mountRefusal != http.StatusAccepted:
+			writeError(w, s.mountRefusal, "DENIED", "mount refused")
+			return
+		case s.mountRefusal == 0 && s.blobs.has(req.From, req.Ref) && s.mayMount(r, req.From):
 			s.blobs.link(req.Repo, req.Ref)
 			w.Header().Set("Location", "/v2/"+req.Repo+"/blobs/"+req.Ref)
 			w.Header().Set("Docker-Content-Digest", req.Ref)
 			w.WriteHeader(http.StatusCreated)
 			return
 		}
-		// Not mountable: an ordinary upload session (202), as registries do.
-		req.From = ""
+		// Not mountable: an ordinary upload session (202), as registries
+		// do. The log keeps From: it was a mount request, refused.
 	case req.Kind == KindManifest && r.Method == http.MethodHead && s.noHeadDigest:
 		w = &headerFilter{ResponseWriter: w, drop: "Docker-Content-Digest"}
 	case req.Kind == KindTags && r.Method == http.MethodGet && s.tagPage > 0:
