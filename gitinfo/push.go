@@ -100,7 +100,11 @@ func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOption
 	// The underlying errors may quote credentials: only their redacted
 	// text travels, with a sentinel for what callers branch on.
 	if fb != nil && fb.why != nil {
-		return fmt.Errorf("pushing tag %s to %s: %s: %w", name, shown, redact(err.Error(), secrets...), fb.why)
+		err = fmt.Errorf("pushing tag %s to %s: %s: %w", name, shown, redact(err.Error(), secrets...), fb.why)
+		if fb.why == ErrCertificate {
+			return &certificateError{err}
+		}
+		return err
 	}
 	return fmt.Errorf("pushing tag %s to %s: %s", name, shown, redact(err.Error(), secrets...))
 }
@@ -115,6 +119,17 @@ type fallbackError struct {
 
 func (e *fallbackError) Error() string { return e.err.Error() }
 func (e *fallbackError) Unwrap() error { return e.err }
+
+// certificateError is an ErrCertificate failure with its fix.
+type certificateError struct{ err error }
+
+func (e *certificateError) Error() string { return e.err.Error() }
+func (e *certificateError) Unwrap() error { return e.err }
+
+// Hint says where git, and so PushTag, takes a CA from.
+func (e *certificateError) Hint() string {
+	return "if a private CA signed the server's certificate, name its file in git config http.sslCAInfo or in GIT_SSL_CAINFO"
+}
 
 // sshFailure classifies a failed go-git SSH push: ErrAuthentication when
 // no key was accepted or none was available (no agent), else nil (no

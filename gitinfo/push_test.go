@@ -363,6 +363,10 @@ func TestPushTagHTTPS(t *testing.T) {
 				if !errors.Is(err, gitinfo.ErrCertificate) {
 					t.Fatalf("PushTag = %v, want ErrCertificate", err)
 				}
+				var h interface{ Hint() string }
+				if !errors.As(err, &h) || !strings.Contains(h.Hint(), "http.sslCAInfo") {
+					t.Errorf("PushTag = %v: no hint naming http.sslCAInfo", err)
+				}
 				if msg := err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "\n") {
 					t.Errorf("error is not one line without the password: %q", msg)
 				}
@@ -371,6 +375,21 @@ func TestPushTagHTTPS(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPushTagMissingCAFile: a CA file git is told about but that is not
+// there is named in the error (git would fail on it too).
+func TestPushTagMissingCAFile(t *testing.T) {
+	f := newPushFixture(t)
+	srv := gitinfotest.NewHTTPSServer(t, f.bare, "ci", "s3cret")
+	f.local.Git("config", "http.sslCAInfo", filepath.Join(t.TempDir(), "gone.pem"))
+	err := open(t, f.local.Dir).PushTag(context.Background(), srv.URL, "v1.0.0", gitinfo.PushOptions{Token: "s3cret", Username: "ci"})
+	if err == nil || !strings.Contains(err.Error(), "http.sslCAInfo") || !strings.Contains(err.Error(), "gone.pem") {
+		t.Fatalf("PushTag = %v, want an error naming http.sslCAInfo and the file", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error shows the token: %v", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 // ErrCertificate means an HTTPS remote's certificate was not trusted (an
 // unknown authority, another host's name, expired), by go-git with the CA
 // git is configured with and, when present, by the git binary.
+// The error PushTag returns has a Hint method naming git's CA settings.
 var ErrCertificate = errors.New("remote's TLS certificate not trusted")
 
 // isCertificateError reports whether err is a failed verification of the

@@ -2,6 +2,8 @@ package gitinfotest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -53,6 +55,37 @@ func TestMissingFailsUnderCI(t *testing.T) {
 		t.Run(fmt.Sprintf("CI=%q", tt.ci), func(t *testing.T) {
 			r := &recorder{TB: t}
 			missingFrom(r, tt.ci, "no git")
+			if r.got != tt.want {
+				t.Errorf("got %q, want %q", r.got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHelpersFailUnderCI: the helpers that need git, or git-http-backend,
+// fail instead of skipping when CI is set and it is missing.
+func TestHelpersFailUnderCI(t *testing.T) {
+	// A git with no http-backend next to it.
+	bin := t.TempDir()
+	fake := "#!/bin/sh\n[ \"$1\" = --exec-path ] && echo " + filepath.Join(bin, "libexec") + "\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		call       func(tb testing.TB)
+		want       string
+	}{
+		{"GitPath, no git", t.TempDir(), func(tb testing.TB) { GitPath(tb) }, "fatal: CI=true: gitinfotest: git binary not found"},
+		{"NewHTTPServer, no git-http-backend", bin, func(tb testing.TB) { NewHTTPServer(tb, t.TempDir(), "", "") },
+			"fatal: CI=true: gitinfotest: " + filepath.Join(bin, "libexec", "git-http-backend") + " not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", tt.path)
+			t.Setenv("CI", "true")
+			r := &recorder{TB: t}
+			tt.call(r)
 			if r.got != tt.want {
 				t.Errorf("got %q, want %q", r.got, tt.want)
 			}
