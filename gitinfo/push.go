@@ -42,11 +42,16 @@ const defaultTokenUser = "x-access-token"
 // is success, so re-runs and a twin pipeline that tagged the same commit
 // pass; a remote tag on another commit is a *TagConflictError.
 //
-// go-git pushes first; when it cannot authenticate (HTTP 401/403, or any
-// SSH connection failure: go-git knows neither ~/.ssh/config nor most agent
-// setups) and the git binary is available, `git push` is run instead, so
-// credential helpers and the http.extraheader CI checkouts configure apply.
-// Errors never carry the URL's credentials or the token.
+// go-git pushes first, trusting the CA git is configured with for HTTPS
+// (GIT_SSL_CAINFO, http.<url>.sslCAInfo, http.sslCAInfo) besides the
+// system's. When it cannot authenticate (HTTP 401/403, or any SSH
+// connection failure: go-git knows neither ~/.ssh/config nor most agent
+// setups) or does not trust the server's certificate, and the git binary is
+// available, `git push` is run instead, so credential helpers, the
+// http.extraheader CI checkouts configure and the rest of git's TLS and SSH
+// configuration apply (http.sslVerify=false included: go-git never skips
+// verification itself). Such failures wrap ErrAuthentication or
+// ErrCertificate. Errors never carry the URL's credentials or the token.
 func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -72,10 +77,14 @@ func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOption
 	}
 
 	err = r.pushGoGit(ctx, rawURL, tag, opts)
-	var authErr *authError
-	refused := errors.As(err, &authErr)
-	if refused && r.git != "" {
+	var fb *fallbackError
+	if errors.As(err, &fb) && r.git != "" {
 		err = r.pushGitBinary(ctx, rawURL, tag, opts)
+		// git may get past the certificate (with configuration go-git
+		// does not read) or the SSH connection and then be refused.
+		if err != nil && fb.why != ErrAuthentication && gitAuthFailure(err) {
+			fb.why = ErrAuthentication
+		}
 	}
 	if err == nil {
 		return nil
@@ -90,17 +99,57 @@ func (r *Repo) PushTag(ctx context.Context, remote, name string, opts PushOption
 	}
 	// The underlying errors may quote credentials: only their redacted
 	// text travels, with a sentinel for what callers branch on.
-	if refused {
-		return fmt.Errorf("pushing tag %s to %s: %s: %w", name, shown, redact(err.Error(), secrets...), ErrAuthentication)
+	if fb != nil && fb.why != nil {
+		err = fmt.Errorf("pushing tag %s to %s: %s: %w", name, shown, redact(err.Error(), secrets...), fb.why)
+		if fb.why == ErrCertificate {
+			return &certificateError{err}
+		}
+		return err
 	}
 	return fmt.Errorf("pushing tag %s to %s: %s", name, shown, redact(err.Error(), secrets...))
 }
 
-// authError marks a go-git failure the git binary may get past.
-type authError struct{ err error }
+// fallbackError marks a go-git failure the git binary may get past: why
+// is ErrAuthentication or ErrCertificate, what the push fails with when
+// no git binary does better; nil for an SSH failure that says neither.
+type fallbackError struct {
+	err error
+	why error
+}
 
-func (e *authError) Error() string { return e.err.Error() }
-func (e *authError) Unwrap() error { return e.err }
+func (e *fallbackError) Error() string { return e.err.Error() }
+func (e *fallbackError) Unwrap() error { return e.err }
+
+// certificateError is an ErrCertificate failure with its fix.
+type certificateError struct{ err error }
+
+func (e *certificateError) Error() string { return e.err.Error() }
+func (e *certificateError) Unwrap() error { return e.err }
+
+// Hint says where git, and so PushTag, takes a CA from.
+func (e *certificateError) Hint() string {
+	return "if a private CA signed the server's certificate, name its file in git config http.sslCAInfo or in GIT_SSL_CAINFO"
+}
+
+// sshFailure classifies a failed go-git SSH push: ErrAuthentication when
+// no key was accepted or none was available (no agent), else nil (no
+// connection, an unknown host key).
+func sshFailure(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "unable to authenticate") || strings.Contains(msg, "SSH_AUTH_SOCK") {
+		return ErrAuthentication
+	}
+	return nil
+}
+
+// gitAuthFailure reports whether a failed git push's message says the
+// remote refused or lacked credentials (git has no other way to say why).
+func gitAuthFailure(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Authentication failed") || strings.Contains(msg, "could not read Username") ||
+		strings.Contains(msg, "could not read Password") || strings.Contains(msg, "returned error: 403") ||
+		strings.Contains(msg, "Permission denied (") // ssh: Permission denied (publickey).
+}
 
 // pushTarget maps a configured remote name to its URL (as RemoteURL);
 // anything else that looks like a path or URL is taken to be one already.
@@ -146,13 +195,38 @@ func goGitEndpoint(rawURL string, opts PushOptions) (string, transport.AuthMetho
 	return u.String(), &githttp.BasicAuth{Username: user, Password: pass}
 }
 
+// isSSH reports whether git would reach rawURL over SSH: an ssh:// (or
+// git+ssh://, ssh+git://) URL, or the scp-like [user@]host:path, which
+// git tells from a local path by a colon before any slash (and not a
+// Windows drive's).
 func isSSH(rawURL string) bool {
-	if strings.HasPrefix(rawURL, "ssh://") || strings.HasPrefix(rawURL, "git+ssh://") {
-		return true
+	if scheme, _, ok := strings.Cut(rawURL, "://"); ok && isURLScheme(scheme) {
+		switch strings.ToLower(scheme) {
+		case "ssh", "git+ssh", "ssh+git":
+			return true
+		}
+		return false
 	}
-	// scp-like user@host:path (not a Windows drive, not a URL).
-	at, colon := strings.Index(rawURL, "@"), strings.Index(rawURL, ":")
-	return !strings.Contains(rawURL, "://") && colon > 1 && (at < 0 || at < colon)
+	colon, slash := strings.IndexByte(rawURL, ':'), strings.IndexByte(rawURL, '/')
+	if colon < 0 || (slash >= 0 && slash < colon) {
+		return false
+	}
+	drive := colon == 1 && ('a' <= rawURL[0]|0x20 && rawURL[0]|0x20 <= 'z')
+	return !drive
+}
+
+// isURLScheme reports whether s can be a URL's scheme (letters, digits,
+// "+", "-", "."), as git checks before reading "<scheme>://".
+func isURLScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Repo) pushGoGit(ctx context.Context, rawURL string, tag Tag, opts PushOptions) error {
@@ -160,23 +234,33 @@ func (r *Repo) pushGoGit(ctx context.Context, rawURL string, tag Tag, opts PushO
 	refspec := config.RefSpec("refs/tags/" + tag.Name + ":refs/tags/" + tag.Name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ca, err := r.caBundle(endpoint)
+	if err != nil {
+		return err
+	}
 	rem := git.NewRemote(r.storage, &config.RemoteConfig{Name: "release-push", URLs: []string{endpoint}})
-	err := rem.PushContext(ctx, &git.PushOptions{
+	err = rem.PushContext(ctx, &git.PushOptions{
 		RemoteName: "release-push",
 		RefSpecs:   []config.RefSpec{refspec},
 		Auth:       auth,
+		CABundle:   ca,
 	})
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
 	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
-		return &authError{err}
+		return &fallbackError{err, ErrAuthentication}
+	}
+	// Never InsecureSkipTLS: http.sslVerify=false and GIT_SSL_NO_VERIFY
+	// take effect through the git binary, exactly as git applies them.
+	if isCertificateError(err) {
+		return &fallbackError{err, ErrCertificate}
 	}
 	// Rejected, most likely because the tag exists there: look.
-	refs, lerr := rem.ListContext(ctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	refs, lerr := rem.ListContext(ctx, &git.ListOptions{Auth: auth, CABundle: ca, PeelingOption: git.AppendPeeled})
 	if lerr != nil {
 		if isSSH(rawURL) {
-			return &authError{err}
+			return &fallbackError{err, sshFailure(err)}
 		}
 		return err
 	}

@@ -14,12 +14,22 @@ import (
 	"github.com/releasetool/release/gitinfo/gitinfotest"
 )
 
-// isolateGitConfig keeps the machine's git configuration out of a test.
+// isolateGitConfig keeps the machine's git configuration out of a test,
+// and the variables git and go-git read for TLS and SSH (a CI machine may
+// set GIT_SSL_CAINFO to the system's bundle, which wins over any config).
 func isolateGitConfig(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	for _, name := range []string{
+		"GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_NO_VERIFY",
+		"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "SSH_AUTH_SOCK", "SSH_KNOWN_HOSTS",
+		"GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS",
+	} {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
 }
 
 func TestCreateTag(t *testing.T) {

@@ -4,8 +4,9 @@
 // shallow clones, and a git smart-HTTP server for push tests.
 //
 // Repositories are written through go-git into t.TempDir(); the few things
-// go-git cannot do (shallow clones, sparse checkouts, the HTTP server) use the
-// git binary and skip the test when it is missing.
+// go-git cannot do (shallow clones, sparse checkouts, the git servers) use the
+// git binary and skip the test when it is missing, or fail it when the CI
+// variable is set (see InCI).
 //
 //	r := gitinfotest.New(t)
 //	c1 := r.Commit("feat: x", gitinfotest.At(gitinfotest.Time(0)))
@@ -412,12 +413,13 @@ func (r *Repo) object(rev string) plumbing.Hash {
 	return r.hash(rev)
 }
 
-// GitPath returns the git binary, skipping the test when there is none.
+// GitPath returns the git binary. Without one it skips the test, or fails
+// it when CI is set (see InCI).
 func GitPath(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("gitinfotest: git binary not found")
+		Missing(t, "gitinfotest: git binary not found")
 	}
 	return p
 }
