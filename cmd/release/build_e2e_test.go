@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,34 +74,8 @@ func realDocker(t *testing.T) string {
 		}
 		return p
 	}
-	if ci := os.Getenv("CI"); inCI(ci) {
-		t.Fatal("CI=" + ci + ": no docker binary on PATH")
-	}
-	t.Skip("no docker binary on PATH")
+	gitinfotest.Missing(t, "no docker binary on PATH")
 	return ""
-}
-
-// inCI is release/releasetest's rule for the CI variable: anything but
-// empty, 0 or false asks for a complete environment, so a missing component
-// fails the test instead of skipping it.
-func inCI(v string) bool {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	return err != nil || b
-}
-
-// TestInCI pins the CI rule the e2e tests share with release/releasetest:
-// CI=1 or CI=yes must fail a missing component as CI=true does.
-func TestInCI(t *testing.T) {
-	for v, want := range map[string]bool{"": false, " ": false, "0": false, "false": false, "FALSE": false,
-		"true": true, "1": true, "yes": true, "on": true, "TRUE": true} {
-		if got := inCI(v); got != want {
-			t.Errorf("inCI(%q) = %t, want %t", v, got, want)
-		}
-	}
 }
 
 // requireBuildx skips a buildx test when the environment has no working
@@ -114,11 +87,7 @@ func requireBuildx(t *testing.T, e e2eEnv) {
 	if e.buildx {
 		return
 	}
-	msg := releasetest.VarBuildx + "=0: docker buildx is not available in the test environment"
-	if ci := os.Getenv("CI"); inCI(ci) {
-		t.Fatal("CI=" + ci + ": " + msg)
-	}
-	t.Skip(msg)
+	gitinfotest.Missing(t, releasetest.VarBuildx+"=0: docker buildx is not available in the test environment")
 }
 
 const e2eToken = "glpat-e2eSecretToken42"

@@ -22,12 +22,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/releasetool/release/gitinfo/gitinfotest"
 	"github.com/releasetool/release/release/releasetest"
 )
 
@@ -407,12 +407,7 @@ func requireBuildx(t *testing.T, e releasetest.Environment) {
 	if e.Buildx() {
 		return
 	}
-	msg := releasetest.VarBuildx + "=0: the classic builder only"
-	ci := strings.TrimSpace(os.Getenv("CI"))
-	if b, err := strconv.ParseBool(ci); ci != "" && (err != nil || b) {
-		t.Fatal("CI=" + ci + ": " + msg)
-	}
-	t.Skip(msg)
+	gitinfotest.Missing(t, releasetest.VarBuildx+"=0: the classic builder only")
 }
 
 // removeImage removes a local image (tag) when the test ends. The docker

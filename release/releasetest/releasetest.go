@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/releasetool/release/gitinfo/gitinfotest"
 )
 
 // The environment variables Env reads; `scripts/testenv env` prints them all.
@@ -110,7 +112,7 @@ func envFrom(t testing.TB, lookup func(string) (string, bool)) Environment {
 		}
 		ciValue, _ := lookup("CI")
 		msg := fmt.Sprintf("test environment not available (%s unset): run `scripts/testenv up` and `eval \"$(scripts/testenv env)\"`, or `make test`", what)
-		if inCI(ciValue) {
+		if gitinfotest.InCI(ciValue) {
 			t.Fatal("CI=" + ciValue + ": " + msg)
 		}
 		t.Skip(msg)
@@ -134,17 +136,6 @@ func envFrom(t testing.TB, lookup func(string) (string, bool)) Environment {
 		registryPassword: got[VarRegistryPassword],
 		buildx:           buildx,
 	}
-}
-
-// inCI reports whether the CI variable asks for a complete environment. CI
-// systems set CI=true; anything but empty, 0 or false counts.
-func inCI(v string) bool {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	return err != nil || b
 }
 
 // DockerHost is the engine's address, for DOCKER_HOST.
