@@ -125,6 +125,11 @@ func (p *program) buildOptions(c *cli.Context) (release.BuildOptions, error) {
 		},
 	}
 	// Usage mistakes are found before the repository is opened.
+	if !validRemoteName(opts.Remote) {
+		// Not quoted: a URL here may carry a password.
+		return release.BuildOptions{}, usagef("add the URL as a remote (git remote add NAME URL) and pass --remote NAME; a token goes in RELEASE_GIT_TOKEN",
+			"--remote takes the name of a configured git remote, not a URL or a path")
+	}
 	for _, repo := range opts.Images {
 		if err := release.ValidRepository(repo); err != nil {
 			return release.BuildOptions{}, usageFrom(err, command)
@@ -338,4 +343,14 @@ func kvValues(c *cli.Context, name string) ([]release.KV, error) {
 		out = append(out, kv)
 	}
 	return out, nil
+}
+
+// validRemoteName reports whether name can be a git remote's name. git
+// checks refs/remotes/<name>/… as a ref name, so a name never holds ':',
+// '\\', white space or "..", nor starts with '/', '.' or '-'; a URL, an
+// scp-like address and a path all fail that, and release reads the
+// remote's tracking branches, which only a name has.
+func validRemoteName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, ": \t\n\\") && !strings.Contains(name, "..") &&
+		!strings.Contains(name, "//") && !strings.HasPrefix(name, "/") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "-")
 }
