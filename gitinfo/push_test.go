@@ -524,6 +524,22 @@ func TestPushTagErrorsHideSecrets(t *testing.T) {
 	}
 }
 
+// TestPushTagUnparsableURLHidesThePassword: a password pasted with a raw
+// "/" makes the URL unparsable (git and url.Parse read "user:pa" as the
+// host and port); the push fails, and its error still masks the password.
+func TestPushTagUnparsableURLHidesThePassword(t *testing.T) {
+	f := newPushFixture(t)
+	for _, opts := range [][]gitinfo.Option{nil, {gitinfo.WithGitBinary("")}} {
+		err := open(t, f.local.Dir, opts...).PushTag(context.Background(), "http://ci:pa/ss-W0rd@127.0.0.1:1/app.git", "v1.0.0", gitinfo.PushOptions{})
+		if err == nil {
+			t.Fatal("PushTag succeeded, want an error")
+		}
+		if strings.Contains(err.Error(), "ss-W0rd") {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}
+
 func TestPushTagUnknown(t *testing.T) {
 	f := newPushFixture(t)
 	repo := open(t, f.local.Dir)

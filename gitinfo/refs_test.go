@@ -378,11 +378,53 @@ func TestStripUserinfo(t *testing.T) {
 		{"git@example.com:org/app.git", "git@example.com:org/app.git"},
 		{"https://example.com/org/app", "https://example.com/org/app"},
 		{"/srv/git/app.git", "/srv/git/app.git"},
+		// Unparsable: a password with a raw "/", "#" or "?" in it.
+		{"https://user:p/ss@example.com/org/app", "https://example.com/org/app"},
+		{"https://user:p#ss@example.com/org/app", "https://example.com/org/app"},
+		{"https://user:p?ss@example.com/org/app", "https://example.com/org/app"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
 			if got := gitinfo.StripUserinfo(tc.in); got != tc.want {
 				t.Errorf("StripUserinfo(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"fatal: https://user:TOKEN@host/org/repo.git not found", "fatal: https://user:xxxxx@host/org/repo.git not found"},
+		{"https://TOKEN@host/x", "https://xxxxx@host/x"},
+		{"https://host/x", "https://host/x"},
+		{"a https://u:p@h b http://v:q@i", "a https://u:xxxxx@h b http://v:xxxxx@i"},
+		{`pulling "https://u:p@h"`, `pulling "https://u:xxxxx@h"`},
+		{"no url here", "no url here"},
+		{"https://u:p@h", "https://u:xxxxx@h"},
+		{"https://u:p@ss@h/x", "https://u:xxxxx@h/x"},
+		// A password pasted with a raw "#", "/" or "?" in it.
+		{"remote origin (https://user:p#ss@host/org/repo) has", "remote origin (https://user:xxxxx@host/org/repo) has"},
+		{"https://user:p/ss@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:p?ss@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:p#s@s@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://user:12/34@host/org/repo", "https://user:xxxxx@host/org/repo"},
+		{"https://to#ken@host/org/repo", "https://xxxxx@host/org/repo"},
+		{"https://user:pw@host/org/pkg@v1", "https://user:xxxxx@host/org/pkg@v1"},
+		// An "@" in the path of a URL without credentials stays.
+		{"git+https://host/org/pkg@v1.2#egg=pkg", "git+https://host/org/pkg@v1.2#egg=pkg"},
+		{"https://registry.example/@scope/pkg", "https://registry.example/@scope/pkg"},
+		{"https://host/x?q=a@b", "https://host/x?q=a@b"},
+		{"https://host/x#a@b", "https://host/x#a@b"},
+		{"https://to?ken@host/org/repo", "https://xxxxx@host/org/repo"},
+		// With a port before it, the safe side: masked.
+		{"https://host:8080/org/pkg@v1", "https://host:xxxxx@v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, gitinfo.RedactURL(tt.in)); diff != "" {
+				t.Errorf("RedactURL(%q) mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
 	}

@@ -274,7 +274,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 	var source string
 	if url, err := deps.Git.RemoteURL(ctx, remote); err == nil {
 		if source = SourceURL(url); source == "" {
-			warn("remote %s (%s) has no web address: no source label", remote, RedactURL(url))
+			warn("remote %s (%s) has no web address: no source label", remote, gitinfo.RedactURL(url))
 		}
 	}
 	meta := ImageMeta{

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/releasetool/release/gitinfo"
 )
 
 // Errors of the docker binary that get their own message and hint.
@@ -226,7 +228,7 @@ func (d DockerCLI) lookPath() (string, error) {
 }
 
 func (d DockerCLI) redact(s string) string {
-	s = RedactURL(s)
+	s = gitinfo.RedactURL(s)
 	for _, secret := range d.Redact {
 		if len(secret) >= 4 {
 			s = strings.ReplaceAll(s, secret, "xxxxx")

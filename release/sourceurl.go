@@ -1,9 +1,10 @@
 package release
 
 import (
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/releasetool/release/gitinfo"
 )
 
 // SourceURL turns a git remote URL into the https address a person can open
@@ -54,7 +55,7 @@ func SourceURL(remote string) string {
 		scheme, host, path = "https", h, p
 	}
 	host = strings.ToLower(host)
-	if !validURLHost(host) {
+	if !gitinfo.ValidURLHost(host) {
 		return ""
 	}
 	path = strings.TrimRight(path, "/")
@@ -114,127 +115,6 @@ func splitSCPLike(remote string) (host, path string, ok bool) {
 	return hostPart, path, true
 }
 
-// validURLHost accepts a DNS name or IP address with an optional port: the
-// characters a real host has, nothing that could smuggle more into a label.
-func validURLHost(hostport string) bool {
-	if hostport == "" {
-		return false
-	}
-	host, port := hostport, ""
-	if strings.HasPrefix(hostport, "[") {
-		end := strings.Index(hostport, "]")
-		if end < 0 {
-			return false
-		}
-		host, port = hostport[1:end], strings.TrimPrefix(hostport[end+1:], ":")
-		if hostport[end+1:] != "" && !strings.HasPrefix(hostport[end+1:], ":") {
-			return false
-		}
-		if net.ParseIP(host) == nil {
-			return false
-		}
-	} else if i := strings.LastIndex(hostport, ":"); i >= 0 {
-		host, port = hostport[:i], hostport[i+1:]
-		if port == "" {
-			return false
-		}
-	}
-	for _, r := range port {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	if len(port) > 5 {
-		return false
-	}
-	if strings.HasPrefix(hostport, "[") {
-		return true
-	}
-	if host == "" || strings.HasPrefix(host, ".") || strings.HasPrefix(host, "-") || strings.HasSuffix(host, "-") {
-		return false
-	}
-	for _, r := range host {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-		default:
-			return false
-		}
-	}
-	return !strings.Contains(host, "..")
-}
-
 func isControlOrSpace(r rune) bool {
 	return r <= ' ' || r == 0x7f
-}
-
-// RedactURL removes the password (or token) from any URL in s, keeping the
-// user name so a person can still tell which identity was used. It is applied
-// to everything that may echo a remote URL: errors, docker's stderr, logs.
-func RedactURL(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+3])
-		rest := s[i+3:]
-		// The URL ends at whitespace or a quote.
-		end := strings.IndexFunc(rest, func(r rune) bool {
-			return r == '"' || r == '\'' || isControlOrSpace(r)
-		})
-		if end < 0 {
-			end = len(rest)
-		}
-		u := rest[:end]
-		if at := userinfoEnd(u); at >= 0 {
-			user := u[:at]
-			if c := strings.Index(user, ":"); c >= 0 {
-				user = user[:c] + ":xxxxx"
-			} else if user != "" {
-				// A lone token in the user position (https://TOKEN@host)
-				// is as secret as a password.
-				user = "xxxxx"
-			}
-			u = user + u[at:]
-		}
-		b.WriteString(u)
-		s = rest[end:]
-	}
-}
-
-// userinfoEnd is the index of the "@" that ends the userinfo of u (a URL
-// without its scheme://), or -1 when u has none. The authority normally ends
-// at the first "/", "?" or "#", but a password pasted unencoded may hold one
-// (https://user:p#ss@host/org/repo): git and curl then read another host,
-// yet the text is still a secret. So when the first such character comes
-// before any "@", a later "@" still ends the userinfo when that character is
-// "?" or "#", or what precedes it cannot be a host (user:password, or
-// characters no host has); a plain host and "/" mean the "@" is in the path
-// (git+https://host/org/pkg@v1 in pip's output). The last "@" is taken, so no part of a password that
-// holds an "@" of its own is shown.
-func userinfoEnd(u string) int {
-	delim := strings.IndexAny(u, "/?#")
-	if delim < 0 {
-		delim = len(u)
-	}
-	if at := strings.LastIndex(u[:delim], "@"); at >= 0 {
-		return at
-	}
-	at := strings.LastIndex(u, "@")
-	if at < 0 {
-		return -1
-	}
-	if u[delim] != '/' {
-		// host?…@… or host#…@…: a query or fragment right after a bare
-		// host is far rarer than a token holding "?" or "#".
-		return at
-	}
-	if head := u[:delim]; strings.Contains(head, ":") || !validURLHost(strings.ToLower(head)) {
-		return at
-	}
-	// A lone token holding a "/" (https://ab/cd@host) cannot be told from
-	// a host and a path here; git reads it as host "ab" too.
-	return -1
 }
