@@ -81,39 +81,10 @@ func NewSSHAgent(t testing.TB, keys ...*SSHKey) string {
 	if err != nil {
 		t.Fatalf("gitinfotest: serving an SSH agent: %v", err)
 	}
-	var (
-		wg     sync.WaitGroup
-		connMu sync.Mutex
-		conns  []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		// go-git never closes its agent connection.
-		connMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connMu.Unlock()
-		wg.Wait()
+	// go-git never closes its agent connection: serve closes it when the test ends.
+	serve(t, ln, func(conn net.Conn) {
+		_ = agent.ServeAgent(keyring, conn) // ends when the connection closes
 	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			connMu.Lock()
-			conns = append(conns, conn)
-			connMu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = agent.ServeAgent(keyring, conn) // ends when the connection closes
-			}()
-		}
-	}()
 	return sock
 }
 
@@ -163,38 +134,7 @@ func NewSSHServer(t testing.TB, root string, authorized ...ssh.PublicKey) *SSHSe
 		t.Fatalf("gitinfotest: writing known_hosts: %v", err)
 	}
 
-	var (
-		wg     sync.WaitGroup
-		connMu sync.Mutex
-		conns  []net.Conn
-	)
-	t.Cleanup(func() {
-		ln.Close()
-		connMu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		connMu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			connMu.Lock()
-			conns = append(conns, conn)
-			connMu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.serve(conn, cfg, gitBin)
-			}()
-		}
-	}()
+	serve(t, ln, func(conn net.Conn) { s.serve(conn, cfg, gitBin) })
 	return s
 }
 
@@ -330,4 +270,43 @@ exec sh -c "$remote"
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// serve hands every connection ln accepts to handle, each in its own
+// goroutine, until the test ends: then it closes the listener and every
+// connection still open (clients that never close theirs included) and
+// waits for the handlers.
+func serve(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	var (
+		wg     sync.WaitGroup
+		connMu sync.Mutex
+		conns  []net.Conn
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		connMu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		connMu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			connMu.Lock()
+			conns = append(conns, conn)
+			connMu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handle(conn)
+			}()
+		}
+	}()
 }
