@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -187,50 +186,6 @@ func TestFindRevisionForms(t *testing.T) {
 	}
 }
 
-// gate holds the requests it matches until want of them are in flight at
-// once, and records the most it saw: a Find that makes them one by one
-// never opens it.
-type gate struct {
-	inner http.RoundTripper
-	match func(*http.Request) bool
-	want  int
-	open  chan struct{}
-
-	mu       sync.Mutex
-	inFlight int
-	max      int
-	opened   bool
-}
-
-func newGate(inner http.RoundTripper, want int, match func(*http.Request) bool) *gate {
-	return &gate{inner: inner, match: match, want: want, open: make(chan struct{})}
-}
-
-func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !g.match(req) {
-		return g.inner.RoundTrip(req)
-	}
-	g.mu.Lock()
-	g.inFlight++
-	g.max = max(g.max, g.inFlight)
-	if g.inFlight == g.want && !g.opened {
-		g.opened = true
-		close(g.open)
-	}
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.inFlight--
-		g.mu.Unlock()
-	}()
-	select {
-	case <-g.open:
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-	return g.inner.RoundTrip(req)
-}
-
 // isHEAD matches the requests that resolve tags; isManifestGET those that
 // start reading an image.
 func isHEAD(r *http.Request) bool { return r.Method == http.MethodHead }
@@ -243,8 +198,8 @@ func isManifestGET(r *http.Request) bool {
 func TestFindResolvesConcurrentlyWithinTheBound(t *testing.T) {
 	b := newBigRepo(t, func(i int) bool { return i >= 48 })
 	const jobs = 5
-	heads := newGate(http.DefaultTransport, jobs, isHEAD)
-	reads := newGate(heads, jobs, isManifestGET)
+	heads := registrytest.NewGate(nil, jobs, isHEAD)
+	reads := registrytest.NewGate(heads, jobs, isManifestGET)
 	c := newImages(t, registry.WithTransport(reads))
 	// The deadline only ends a Find that would wait forever at a gate.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -257,11 +212,11 @@ func TestFindResolvesConcurrentlyWithinTheBound(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Find: %v (a phase that makes its requests one by one never opens its gate)", err)
 	}
-	if heads.max != jobs {
-		t.Errorf("at most %d HEADs in flight, want exactly the bound %d", heads.max, jobs)
+	if heads.Max() != jobs {
+		t.Errorf("at most %d HEADs in flight, want exactly the bound %d", heads.Max(), jobs)
 	}
-	if reads.max != jobs {
-		t.Errorf("at most %d image reads in flight, want exactly the bound %d", reads.max, jobs)
+	if reads.Max() != jobs {
+		t.Errorf("at most %d image reads in flight, want exactly the bound %d", reads.Max(), jobs)
 	}
 	if len(res.Tags) != 25 {
 		t.Errorf("%d tags found, want 25", len(res.Tags))
