@@ -199,7 +199,7 @@ func Build(ctx context.Context, deps BuildDeps, opts BuildOptions) (*BuildResult
 
 	head, err := deps.Git.Head(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading HEAD: %w", err)
+		return nil, err // gitinfo says "reading HEAD"
 	}
 	commit, err := deps.Git.Commit(ctx, head.Commit)
 	if err != nil {
