@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -178,10 +179,13 @@ func (p *program) build(c *cli.Context) error {
 		return err
 	}
 	defer repo.Close()
+	p.redactRemotePassword(ctx, repo, opts.Remote)
+	docker := p.docker(c)
+	docker.Redact = append(docker.Redact, p.ui.secrets...)
 
 	deps := release.BuildDeps{
 		Git:    repo,
-		Docker: p.docker(c),
+		Docker: docker,
 		Warnf:  p.ui.warnf,
 		Logf:   p.ui.logf,
 		NextVersion: func(ctx context.Context) (*release.Result, error) {
@@ -353,4 +357,20 @@ func kvValues(c *cli.Context, name string) ([]release.KV, error) {
 func validRemoteName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, ": \t\n\\") && !strings.Contains(name, "..") &&
 		!strings.Contains(name, "//") && !strings.HasPrefix(name, "/") && !strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "-")
+}
+
+// redactRemotePassword adds the password of the git remote's URL, when it
+// has one, to what the command never prints: gitinfo keeps it out of its
+// errors, and this keeps it out of everything else (docker's output, a
+// warning quoting git) too.
+func (p *program) redactRemotePassword(ctx context.Context, repo *gitinfo.Repo, remote string) {
+	raw, err := repo.RemoteURL(ctx, remote)
+	if err != nil {
+		return
+	}
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			p.ui.secrets = append(p.ui.secrets, pw)
+		}
+	}
 }

@@ -102,6 +102,7 @@ func (p *program) cut(c *cli.Context) error {
 		return err
 	}
 	defer repo.Close()
+	p.redactRemotePassword(ctx, repo, opts.Remote)
 	docker := p.docker(c)
 	docker.Redact = append(docker.Redact, p.ui.secrets...)
 	deps := release.CutDeps{

@@ -99,7 +99,10 @@ func (u *ui) line(kind, msg string) {
 	fmt.Fprintf(u.stderr, "release: %s%s\n", kind, u.redact(msg))
 }
 
+// redact masks what must never be printed: the password of any URL in s,
+// and the secrets the command knows of (a token, the remote's password).
 func (u *ui) redact(s string) string {
+	s = gitinfo.RedactURL(s)
 	for _, secret := range u.secrets {
 		if len(secret) >= 4 {
 			s = strings.ReplaceAll(s, secret, "[redacted]")
