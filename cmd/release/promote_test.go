@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,13 +84,33 @@ func writeDockerConfig(t *testing.T, host, user, password string) string {
 
 // noWait retries like the real client but without sleeping, recording the
 // waits it was asked for.
-type noWait struct{ waits atomic.Int64 }
+type noWait struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
 
 func (n *noWait) sleep(ctx context.Context, d time.Duration) error {
-	if d >= time.Second {
-		n.waits.Add(1)
-	}
+	n.mu.Lock()
+	n.waits = append(n.waits, d)
+	n.mu.Unlock()
 	return ctx.Err()
+}
+
+// retryAfter counts the waits of exactly d: the Retry-After of the
+// injected 429s (both fault injectors send "1"), honoured. The computed
+// backoff never lands on a whole second (250 ms × 3ⁿ, capped at 10 s, with
+// ±10% jitter: 225–275 ms, 675–825 ms, 2.0–2.5 s, 6.1–7.4 s, 9–11 s), so
+// these waits are the server's and no other.
+func (n *noWait) retryAfter(d time.Duration) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, w := range n.waits {
+		if w == d {
+			c++
+		}
+	}
+	return c
 }
 
 // promoteJSON is the --json document.
@@ -300,11 +321,12 @@ func TestPromoteCommandSurvivesFaults(t *testing.T) {
 	faulted := prod.Count(func(r registrytest.Request) bool { return r.Fault != "" }) +
 		staging.Count(func(r registrytest.Request) bool { return r.Fault != "" })
 	total := prod.Count() + staging.Count()
-	t.Logf("%d of %d requests failed on purpose; %d waits of 1s or more asked for", faulted, total, wait.waits.Load())
+	honoured := wait.retryAfter(time.Second)
+	t.Logf("%d of %d requests failed on purpose; %d waits of the 429s' Retry-After (1s)", faulted, total, honoured)
 	if faulted < total/5 {
 		t.Errorf("only %d of %d requests failed", faulted, total)
 	}
-	if wait.waits.Load() == 0 {
+	if honoured == 0 {
 		t.Error("no Retry-After was honoured")
 	}
 	if v := append(prod.Violations(), prod.CheckTags()...); len(v) > 0 {
