@@ -80,6 +80,9 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 	}
 	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
+	if err := reg.Announce([]string{ref.repo}, writes(ref.repo, opts.DryRun)); err != nil {
+		return nil, err
+	}
 
 	// The image and the tags at once: one GET of the image's manifest
 	// (its digest is the hash of the bytes, and Inspect reads it from
