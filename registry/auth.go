@@ -86,9 +86,12 @@ type host struct {
 	credentialed bool
 	scopes       []string        // every scope asked for
 	granted      map[string]bool // the scopes the current token covers
-	header       string          // the Authorization header value, "" for none
-	gen          int             // bumped on every new header
-	secrets      []string
+	// announced are push scopes of Announce no write has asked for yet:
+	// dropped from scopes if a token server refuses them (see exchange).
+	announced map[string]bool
+	header    string // the Authorization header value, "" for none
+	gen       int    // bumped on every new header
+	secrets   []string
 }
 
 func newHost(name string, o *options, plain http.RoundTripper) *host {
@@ -139,6 +142,7 @@ func (h *host) unlock() { <-h.authLock }
 func (h *host) prepare(ctx context.Context, scopes ...string) error {
 	h.mu.Lock()
 	for _, s := range scopes {
+		delete(h.announced, s) // asked for by what needs it now
 		if !slices.Contains(h.scopes, s) {
 			h.scopes = append(h.scopes, s)
 		}
@@ -593,7 +597,37 @@ func (h *host) loadCredentials(ctx context.Context) error {
 
 // exchange trades the credentials for a bearer token covering h.scopes.
 // The caller holds authLock.
+//
+// A token server gives the part of the scopes the user may have (the
+// token specification: the intersection, not an error), so asking for
+// the push an operation announced (Announce) costs a user who may only
+// pull nothing. A server that refuses instead (401 or 403) is asked again
+// without the announced push scopes; a write asks for its scope itself
+// when it comes, and meets the refusal then.
 func (h *host) exchange(ctx context.Context) error {
+	err := h.exchangeOnce(ctx)
+	var ae *AuthError
+	if err != nil && errors.As(err, &ae) && h.dropAnnounced() {
+		return h.exchangeOnce(ctx)
+	}
+	return err
+}
+
+// dropAnnounced removes the announced scopes no write has asked for from
+// the scopes to ask for, and reports whether there were any.
+func (h *host) dropAnnounced() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.announced) == 0 {
+		return false
+	}
+	h.scopes = slices.DeleteFunc(h.scopes, func(s string) bool { return h.announced[s] })
+	h.announced = nil
+	return true
+}
+
+// exchangeOnce is one exchange (with its retries) for h.scopes.
+func (h *host) exchangeOnce(ctx context.Context) error {
 	reg, err := name.NewRegistry(h.name, name.WeakValidation)
 	if err != nil {
 		return fmt.Errorf("registry %q: %v: %w", h.name, err, ErrInvalidReference)
@@ -848,6 +882,60 @@ func parseChallenges(v string) []*transport.Challenge {
 		out = append(out, cur)
 		s = rest
 	}
+}
+
+// Announce tells the client which repositories ("host/path") an operation
+// is about to read and write, before its first request, so that a registry
+// with bearer tokens is asked once for a token covering all of them: the
+// first challenge's exchange covers every scope noted so far, and reads
+// that come before a write would otherwise hold a pull token and exchange
+// again for push (a fresh promotion: pull for the destination's tags,
+// then pull,push for the copy). Nothing is sent; a host whose token was
+// exchanged already adds the scopes at its next exchange. A repository to
+// write is read too: it gets the pull scope reads ask for as well.
+//
+// Announcing a write the operation may not make (a promotion that turns
+// out to have happened already) asks for push it does not use; a token
+// server grants what the user may have, so a user who may only pull is
+// not refused for it (and a server that refuses is asked again without
+// it: see host.exchange). A dry run should announce reads only.
+func (c *Client) Announce(read, write []string) error {
+	type note struct {
+		h     *host
+		scope string
+		push  bool
+	}
+	var notes []note
+	for i, repo := range slices.Concat(read, write, write) {
+		r, err := parseReference(repo, "")
+		if err != nil {
+			return err
+		}
+		n := note{h: c.host(r.registry), scope: pullScope(r.repo)}
+		if i >= len(read)+len(write) {
+			n.scope, n.push = pushScope(r.repo), true
+		}
+		notes = append(notes, n)
+	}
+	for _, n := range notes {
+		n.h.mu.Lock()
+		switch {
+		case slices.Contains(n.h.scopes, n.scope):
+		case n.push:
+			// First: a few registries read only the first scope to decide
+			// access (go-containerregistry's remote.Write puts push first
+			// for them).
+			n.h.scopes = slices.Insert(n.h.scopes, 0, n.scope)
+			if n.h.announced == nil {
+				n.h.announced = map[string]bool{}
+			}
+			n.h.announced[n.scope] = true
+		default:
+			n.h.scopes = append(n.h.scopes, n.scope)
+		}
+		n.h.mu.Unlock()
+	}
+	return nil
 }
 
 // pullScope and pushScope are the token scopes for reading and writing a

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
 )
@@ -97,6 +99,81 @@ func TestTokenRenewedWhenExpired(t *testing.T) {
 	}
 	if got := reg.Count(func(r registrytest.Request) bool { return r.Kind == registrytest.KindToken }); got != 2 {
 		t.Errorf("%d token requests, want 2 (one, then one renewal)", got)
+	}
+}
+
+// TestAnnounce: a write announced before the first request is in the
+// first token exchange, so reads then a copy cost one exchange, not one
+// for pull and another for push; a user who may only pull can still read
+// after announcing a write, whether the token server grants less (the
+// token specification) or refuses (asked again without the announced
+// push), and the write itself fails. The announced push scope comes first
+// (some registries read only the first).
+func TestAnnounce(t *testing.T) {
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 7, Layers: 2, LayerSize: 100})
+	tokens := func(reg *registrytest.Server) []string {
+		var out []string
+		for _, r := range reg.Requests() {
+			if r.Kind == registrytest.KindToken {
+				out = append(out, strings.Join(r.Scopes, " ")+" "+http.StatusText(r.Status))
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		opts     []registrytest.Option
+		announce bool
+		reads    []string // the token requests of the reads: scopes and answer
+		all      []string // and with the copy's (nil: the copy fails)
+	}{
+		{name: "not announced",
+			reads: []string{"repository:prod/app:pull OK"},
+			all:   []string{"repository:prod/app:pull OK", "repository:prod/app:pull repository:prod/app:pull,push OK"}},
+		{name: "announced", announce: true,
+			reads: []string{"repository:prod/app:pull,push repository:prod/app:pull OK"},
+			all:   []string{"repository:prod/app:pull,push repository:prod/app:pull OK"}},
+		{name: "announced, pull only, push not granted", announce: true, opts: []registrytest.Option{registrytest.WithPullOnly(false)},
+			reads: []string{"repository:prod/app:pull,push repository:prod/app:pull OK"}},
+		{name: "announced, pull only, push refused", announce: true, opts: []registrytest.Option{registrytest.WithPullOnly(true)},
+			reads: []string{"repository:prod/app:pull,push repository:prod/app:pull Forbidden", "repository:prod/app:pull OK"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			staging := registrytest.New(t)
+			staging.PushImage(t, "app", "1.0.0", img)
+			prod := registrytest.New(t, append([]registrytest.Option{registrytest.WithTokenAuth("u", "p")}, tt.opts...)...)
+			prod.PushImage(t, "prod/app", "0.9.0", img)
+			c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dockerConfig(t, prod.Host, "u", "p"))))
+			if tt.announce {
+				if err := c.Announce([]string{staging.Host + "/app"}, []string{prod.Host + "/prod/app"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The reads of a promotion, then its copy.
+			if d, err := c.Resolve(t.Context(), prod.Host+"/prod/app:0.9.0"); err != nil || d.Digest != img.Digest {
+				t.Fatalf("Resolve = %v, %v", d, err)
+			}
+			if diff := cmp.Diff(tt.reads, tokens(prod)); diff != "" {
+				t.Errorf("token requests of the reads (-want +got):\n%s", diff)
+			}
+			_, err := c.Copy(t.Context(), staging.Host+"/app:1.0.0", prod.Host+"/prod/app", registry.CopyOptions{Tags: []string{"latest"}})
+			if tt.all == nil {
+				if err == nil {
+					t.Fatal("a user who may not push copied")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.all, tokens(prod)); diff != "" {
+				t.Errorf("token requests (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if err := newClient(t).Announce([]string{"bad ref!"}, nil); !errors.Is(err, registry.ErrInvalidReference) {
+		t.Errorf("Announce of a bad reference: err = %v, want ErrInvalidReference", err)
 	}
 }
 

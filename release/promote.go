@@ -25,6 +25,9 @@ type PromoteRegistry interface {
 	Attachments(ctx context.Context, ref string) ([]registry.Attachment, error)
 	Referrers(ctx context.Context, ref string) ([]registry.Descriptor, error)
 	Copy(ctx context.Context, src, dst string, opts registry.CopyOptions) (*registry.CopyResult, error)
+	// Announce says which repositories will be read and written, before
+	// the first request (one token exchange per registry).
+	Announce(read, write []string) error
 }
 
 var _ PromoteRegistry = (*registry.Client)(nil)
@@ -185,6 +188,13 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
+	// The destination may be written (whether a re-run has anything to
+	// write is not known yet): its token asks for push from the first
+	// exchange instead of a second exchange for the copy; a dry run reads
+	// only (docs/registry.md).
+	if err := reg.Announce([]string{src.repo, dst.repo}, writes(dst.repo, opts.DryRun)); err != nil {
+		return nil, err
+	}
 
 	r, err := readPromotion(ctx, reg, opts, src, dst, jobs)
 	if err != nil {
@@ -273,6 +283,15 @@ func Promote(ctx context.Context, deps PromoteDeps, opts PromoteOptions) (*Promo
 	}
 	res.Tags, res.Previous = tagActions(ctx, reg, dst.repo, states, cres, res.Previous, info.Digest, jobs, deps)
 	return res, nil
+}
+
+// writes is the repository an operation may write, for Announce: none in
+// a dry run.
+func writes(repo string, dryRun bool) []string {
+	if dryRun {
+		return nil
+	}
+	return []string{repo}
 }
 
 // promoteReads is what a promotion reads before it decides anything.

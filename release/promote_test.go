@@ -825,14 +825,23 @@ func TestRetag(t *testing.T) {
 		t.Error("the dry run moved 1.0.0")
 	}
 
-	// Re-running costs at most two requests per tag.
+	// Re-running writes nothing and costs the image's manifest and config
+	// (read for the report) and one HEAD per tag: at most two requests
+	// per tag from two tags on (a rollback of latest alone costs three).
 	reg.Reset()
-	res, err = retag(release.RetagOptions{Image: reg.Host + "/app:1.0.0", Tags: []string{"latest", "stable"}})
+	tags := []string{"latest", "stable"}
+	res, err = retag(release.RetagOptions{Image: reg.Host + "/app:1.0.0", Tags: tags})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"latest=unchanged", "stable=unchanged"}, actions(res.Tags)); diff != "" {
 		t.Errorf("re-run (-want +got):\n%s", diff)
+	}
+	if n := reg.Count(registrytest.NotAuth); n > 2*len(tags) || n != 2+len(tags) {
+		t.Errorf("re-run: %d requests for %d tags, want the manifest, the config and a HEAD per tag:\n%s", n, len(tags), reg.Summary())
+	}
+	if n := reg.Count(func(r registrytest.Request) bool { return r.Write() }); n != 0 {
+		t.Errorf("re-run: %d writes:\n%s", n, reg.Summary())
 	}
 
 	for _, bad := range [][]string{nil, {"app:latest"}, {"-x"}} {

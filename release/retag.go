@@ -80,34 +80,34 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 	}
 	jobs := orDefault(opts.Jobs, defaultPromoteJobs)
 	reg := deps.Registry
-
-	// The digest and the tag list at once; the image is described for
-	// the report only, so an image inspect cannot read (an artifact
-	// without a config) can still be tagged.
-	var (
-		desc   registry.Descriptor
-		listed []string
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		desc, err = reg.Resolve(gctx, opts.Image)
-		return err
-	})
-	g.Go(func() error {
-		var err error
-		listed, err = reg.Tags(gctx, ref.repo)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	if err := reg.Announce([]string{ref.repo}, writes(ref.repo, opts.DryRun)); err != nil {
 		return nil, err
 	}
-	res := &RetagResult{Image: opts.Image, Digest: desc.Digest, Repository: ref.repo, DryRun: opts.DryRun}
 
-	var states []tagState
-	g, gctx = errgroup.WithContext(ctx)
+	// The image and the tags at once: one GET of the image's manifest
+	// (its digest is the hash of the bytes, and Inspect reads it from
+	// there), then its config, beside one HEAD per tag. The image is
+	// described for the report only, so an image inspect cannot read (an
+	// artifact without a config) can still be tagged. No tag list: a
+	// retag names its few tags, and a HEAD answers for each as cheaply as
+	// the list would (a re-run with every tag in place costs the manifest,
+	// the config and a HEAD per tag; a list would add a request, or one
+	// per page of a large repository).
+	var (
+		desc   registry.Descriptor
+		states []tagState
+	)
+	res := &RetagResult{Image: opts.Image, Repository: ref.repo, DryRun: opts.DryRun}
+	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		info, err := Inspect(gctx, reg, ref.repo+"@"+desc.Digest, InspectOptions{Jobs: jobs})
+		raw, d, err := reg.Manifest(gctx, opts.Image)
+		if err != nil {
+			return err
+		}
+		desc = d
+		byDigest := ref.repo + "@" + d.Digest
+		images := &knownManifest{Images: reg, ref: byDigest, raw: raw, desc: d, reading: make(chan struct{})}
+		info, err := Inspect(gctx, images, byDigest, InspectOptions{Jobs: jobs})
 		switch {
 		case info != nil && (err == nil || errors.Is(err, ErrNoRevision)):
 			res.Version, res.Revision = info.Version, info.Revision
@@ -117,13 +117,21 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 		return nil
 	})
 	g.Go(func() error {
-		var err error
-		states, err = checkTags(gctx, reg, ref.repo, plan, listed, nil, jobs)
-		return err
+		read, err := resolveTags(gctx, reg, ref.repo, tagNames(plan), jobs)
+		if err != nil {
+			return err
+		}
+		states = make([]tagState, len(plan))
+		for i, p := range plan {
+			states[i] = read[p.Name]
+			states[i].plannedTag = p
+		}
+		return nil
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	res.Digest = desc.Digest
 	if err := conflicts(ref.repo, states, desc.Digest, opts.Force); err != nil {
 		return nil, err
 	}

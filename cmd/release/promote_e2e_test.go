@@ -12,6 +12,7 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,6 +25,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/releasetool/release/registry"
 	"github.com/releasetool/release/registry/registrytest"
@@ -90,12 +94,7 @@ func (r *e2eRegistries) seed(t *testing.T, host, repo, tag string) {
 // there is none).
 func (r *e2eRegistries) skopeoRaw(t *testing.T, ref string) string {
 	t.Helper()
-	args := []string{"inspect", "--raw"}
-	if strings.HasPrefix(ref, r.prod+"/") {
-		args = append(args, "--cert-dir", r.env.RegistryCertDir(), "--creds", r.env.RegistryUser()+":"+r.env.RegistryPassword())
-	} else {
-		args = append(args, "--tls-verify=false")
-	}
+	args := append([]string{"inspect", "--raw"}, r.skopeoAuth(ref)...)
 	cmd := exec.CommandContext(t.Context(), "skopeo", append(args, "docker://"+ref)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -119,23 +118,70 @@ func (r *e2eRegistries) skopeoDigest(t *testing.T, ref string) string {
 	return sha([]byte(raw))
 }
 
+// skopeoTags lists the tags of repo (host/path), read by skopeo; none for
+// a repository the registry does not know (docker-registry answers the
+// tag list of a repository without tags, or with blobs only, 404).
+func (r *e2eRegistries) skopeoTags(t *testing.T, repo string) []string {
+	t.Helper()
+	args := append([]string{"list-tags"}, r.skopeoAuth(repo)...)
+	cmd := exec.CommandContext(t.Context(), "skopeo", append(args, "docker://"+repo)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), "404") || strings.Contains(stderr.String(), "name unknown") {
+			return nil
+		}
+		t.Fatalf("skopeo list-tags %s: %v\n%s", repo, err, stderr.String())
+	}
+	var doc struct{ Tags []string }
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("skopeo list-tags %s: %v\n%s", repo, err, out)
+	}
+	return doc.Tags
+}
+
+// skopeoAuth are skopeo's TLS and credential flags for ref's registry.
+func (r *e2eRegistries) skopeoAuth(ref string) []string {
+	if strings.HasPrefix(ref, r.prod+"/") {
+		return []string{"--cert-dir", r.env.RegistryCertDir(), "--creds", r.env.RegistryUser() + ":" + r.env.RegistryPassword()}
+	}
+	return []string{"--tls-verify=false"}
+}
+
+// skopeoState is every tag of repo and the digest it names, read by
+// skopeo.
+func (r *e2eRegistries) skopeoState(t *testing.T, repo string) map[string]string {
+	t.Helper()
+	state := map[string]string{}
+	for _, tag := range r.skopeoTags(t, repo) {
+		state[tag] = r.skopeoDigest(t, repo+":"+tag)
+	}
+	return state
+}
+
 // watched is one request the e2e transport saw.
 type watched struct {
 	method, scheme, host, path, query string
 	status                            int
 	fault                             string
+	// twin marks a plain-HTTP request to the TLS registry (prod): the
+	// twin of the client's first request to a host that may speak plain
+	// HTTP (a loopback host is asked over HTTPS and plain HTTP at once,
+	// registry's host.first; the HTTPS answer wins, and the plain one is
+	// a 400 from the TLS server or cut short). It is not authentication,
+	// so budgets count it (and tests bound it on its own: one per run).
+	twin bool
 }
 
-// auth reports the handshake budgets exclude: pings, token requests,
-// requests answered 401, and the plain-HTTP twin of a TLS host's first
-// request (a loopback host may speak plain HTTP: it is asked both ways at
-// once, the HTTPS answer wins, and the plain one is a 400 from the TLS
-// server or cut short).
+// auth reports the authentication handshake budgets exclude: pings,
+// token requests, and requests answered 401 (the first request's
+// challenge, answered before it is sent again).
 func (w watched) auth() bool {
-	return w.path == "/v2/" || strings.Contains(w.query, "scope=") || w.status == http.StatusUnauthorized ||
-		(w.scheme == "http" && w.fault == "" && (w.status == 0 || w.status == http.StatusBadRequest))
+	return !w.twin && (w.path == "/v2/" || strings.Contains(w.query, "scope=") || w.status == http.StatusUnauthorized)
 }
-func (w watched) write() bool { return w.method != http.MethodGet && w.method != http.MethodHead }
+func (w watched) isTwin() bool { return w.twin }
+func (w watched) write() bool  { return w.method != http.MethodGet && w.method != http.MethodHead }
 func (w watched) upload() bool {
 	return w.method == http.MethodPut && strings.Contains(w.path, "/blobs/uploads/") && w.status == http.StatusCreated
 }
@@ -147,7 +193,8 @@ func (w watched) mount() bool {
 // with Retry-After, connections dropped before the request is sent, and
 // after it took effect at the registry.
 type watcher struct {
-	inner http.RoundTripper
+	inner   http.RoundTripper
+	tlsHost string // the registry that speaks only HTTPS (see watched.twin)
 
 	mu       sync.Mutex
 	seen     []watched
@@ -158,6 +205,7 @@ type watcher struct {
 
 func (w *watcher) RoundTrip(req *http.Request) (*http.Response, error) {
 	seen := watched{method: req.Method, scheme: req.URL.Scheme, host: req.URL.Host, path: req.URL.Path, query: req.URL.RawQuery}
+	seen.twin = seen.scheme == "http" && seen.host == w.tlsHost
 	w.mu.Lock()
 	if w.rate > 0 && w.rng.Float64() < w.rate {
 		seen.fault = []string{"500", "429", "drop", "drop-after"}[w.rng.IntN(4)]
@@ -239,7 +287,7 @@ func (w *watcher) reset() {
 // watched returns a cliEnv whose registry traffic goes through a new
 // watcher (which trusts prod's CA, so no --ca-file is passed with it).
 func (r *e2eRegistries) watched(opts ...registry.Option) (cliEnv, *watcher) {
-	w := &watcher{inner: r.tlsConfigTrust()}
+	w := &watcher{inner: r.tlsConfigTrust(), tlsHost: r.prod}
 	return cliEnv{dockerConfig: r.dockerConfig, options: append([]registry.Option{registry.WithTransport(w)}, opts...)}, w
 }
 
@@ -260,7 +308,7 @@ func TestE2EPromote(t *testing.T) {
 	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 1, Layers: 3, LayerSize: 50_000, Labels: e2eLabels("1.0.0", revOne)})
 	r.seedImage(t, r.staging, src, "1.0.0", img)
 	idx := buildkitIndex(2, "1.1.0", revTwo)
-	r.mem.PushSignature(t, src, idx.Digest, "sig", 1)
+	sig := r.mem.PushSignature(t, src, idx.Digest, "sig", 1)
 	sbom := r.mem.PushReferrer(t, src, idx.Descriptor(), "application/spdx+json", 2)
 	r.seedIndex(t, r.staging, src, "1.1.0", idx)
 	if r.skopeoDigest(t, r.staging+"/"+src+":1.1.0") != idx.Digest {
@@ -300,19 +348,34 @@ func TestE2EPromote(t *testing.T) {
 					t.Errorf("attachment tag %s did not arrive", tag)
 				}
 			}
+			if len(tt.attachments) > 0 {
+				// The signature byte for byte: the .sig tag names at prod
+				// what it names at staging (the referrers' fallback tag is
+				// the destination's own index, so it is checked by content
+				// below, not by digest).
+				tag := tt.attachments[0]
+				got, atStaging := r.skopeoDigest(t, dst+":"+tag), r.skopeoDigest(t, r.staging+"/"+src+":"+tag)
+				if got != sig.Digest || atStaging != sig.Digest {
+					t.Errorf("skopeo: %s names %s at prod and %s at staging, want the signature %s", tag, got, atStaging, sig.Digest)
+				}
+			}
 			if len(tt.attachments) > 0 && !strings.Contains(r.skopeoRaw(t, dst+":"+tt.attachments[1]), sbom.Digest) {
 				t.Error("the referrers fallback index at prod does not list the SBOM")
 			}
 
 			// The re-run: nothing written, at most 2 requests per tag at
-			// prod (attachment tags included), the auth handshake apart.
+			// prod (attachment tags included), the auth handshake apart
+			// (prod's one challenge: a 401) but the plain-HTTP twin of the
+			// first request counted (it is a request prod answers), and
+			// bounded on its own.
 			w.reset()
 			again := decodePromote(t, runCLI(t, t.Context(), ce, args...))
 			tags := len(again.Tags) + len(tt.attachments)
 			n := w.count(r.prod, func(s watched) bool { return !s.auth() })
-			t.Logf("re-run: %d requests at prod for %d tags (%d of the auth handshake):\n%s", n, tags, w.count(r.prod, watched.auth), w.summary(r.prod))
-			if n > 2*tags || w.count(r.prod, watched.write) > 0 {
-				t.Errorf("re-run: %d requests at prod for %d tags:\n%s", n, tags, w.summary(r.prod))
+			auth, twins := w.count(r.prod, watched.auth), w.count(r.prod, watched.isTwin)
+			t.Logf("re-run: %d requests at prod for %d tags (%d plain-HTTP twin), and %d of the auth handshake:\n%s", n, tags, twins, auth, w.summary(r.prod))
+			if n > 2*tags || w.count(r.prod, watched.write) > 0 || twins > 1 || auth > 1 {
+				t.Errorf("re-run: %d requests at prod for %d tags (%d twins, %d of the handshake):\n%s", n, tags, twins, auth, w.summary(r.prod))
 			}
 			if again.BlobsCopied != 0 {
 				t.Errorf("re-run copied %d blobs", again.BlobsCopied)
@@ -373,13 +436,24 @@ func TestE2EPromoteTagPolicyAndRefusals(t *testing.T) {
 		}
 	}
 
-	// An exact tag holding other bytes: exit 3, prod untouched.
-	res := promote(r.staging+"/"+r.repo("rebuilt")+":1.5.0", dst)
+	// An exact tag holding other bytes: exit 3, prod untouched: not one
+	// write reached it (no blob, no manifest), and every tag names what it
+	// named, none added (1.5.0, 1.5, 1, latest, the sha tags, and no
+	// sha-222222222222 for the rebuilt image's revision).
+	before := r.skopeoState(t, dst)
+	if len(before) != 10 || before["1.5.0"] != digests["1.5.0"] || before["latest"] != digests["1.5.0"] || before["sha-200000000000"] != digests["1.5.0"] {
+		t.Fatalf("prod before the conflict, by skopeo: %v", before)
+	}
+	wce, w := r.watched()
+	res := runCLI(t, t.Context(), wce, "promote", r.staging+"/"+r.repo("rebuilt")+":1.5.0", dst)
 	if res.code != exitConflict || !strings.Contains(res.stderr, "immutable") {
 		t.Errorf("conflict: exit %d, stderr:\n%s", res.code, res.stderr)
 	}
-	if got := r.skopeoDigest(t, dst+":1.5.0"); got != digests["1.5.0"] {
-		t.Errorf("after the conflict, 1.5.0 names %s", got)
+	if n := w.count(r.prod, watched.write); n != 0 {
+		t.Errorf("the refused promotion sent %d writes to prod:\n%s", n, w.summary(r.prod))
+	}
+	if diff := cmp.Diff(before, r.skopeoState(t, dst)); diff != "" {
+		t.Errorf("prod's tags after the conflict (-before +after):\n%s", diff)
 	}
 
 	// Unlabeled: refused, then allowed.
@@ -506,18 +580,35 @@ func TestE2EPromoteFaults(t *testing.T) {
 	}
 	faulted := w.count(r.prod, func(s watched) bool { return s.fault != "" }) + w.count(r.staging, func(s watched) bool { return s.fault != "" })
 	total := w.count(r.prod, func(watched) bool { return true }) + w.count(r.staging, func(watched) bool { return true })
-	t.Logf("%d of %d requests failed on purpose", faulted, total)
-	for _, v := range []string{"1.0.0", "1.10.0", "1.33.0", "1.49.0"} {
-		if got := r.skopeoDigest(t, dst+":"+v); got != digests[v] {
-			t.Errorf("skopeo: %s names %s, want %s", v, got, digests[v])
+	throttled := w.count(r.prod, func(s watched) bool { return s.fault == "429" }) + w.count(r.staging, func(s watched) bool { return s.fault == "429" })
+	honoured := wait.retryAfter(time.Second)
+	t.Logf("%d of %d requests failed on purpose, %d of them 429s; %d waits of their Retry-After (1s)", faulted, total, throttled, honoured)
+	// Every 429 the client read is waited for as it says (the ones it does
+	// not read are the plain-HTTP twins of prod's first requests, cut
+	// short when HTTPS answers).
+	if honoured == 0 || honoured > throttled {
+		t.Errorf("%d waits of the Retry-After for %d 429s", honoured, throttled)
+	}
+	// Every exact tag, by skopeo, and the floating tags of the last one.
+	tags := r.skopeoTags(t, dst)
+	for v, want := range digests {
+		if !slices.Contains(tags, v) {
+			t.Errorf("skopeo: %s is not in prod's tag list", v)
+			continue
+		}
+		if got := r.skopeoDigest(t, dst+":"+v); got != want {
+			t.Errorf("skopeo: %s names %s, want %s", v, got, want)
 		}
 	}
-	if got := r.skopeoDigest(t, dst+":latest"); got != digests["1.49.0"] {
-		t.Errorf("latest names %s, want 1.49.0's", got)
+	for _, tag := range []string{"latest", "1", "1.49"} {
+		if got := r.skopeoDigest(t, dst+":"+tag); got != digests["1.49.0"] {
+			t.Errorf("%s names %s, want 1.49.0's", tag, got)
+		}
 	}
 
 	t.Run("interrupted, then run again", func(t *testing.T) {
 		idx := buildkitIndex(300, "9.0.0", revOne)
+		r.mem.PushSignature(t, src, idx.Digest, "sig", 300)
 		r.seedIndex(t, r.staging, src, "9.0.0", idx)
 		target := r.prod + "/" + r.repo("interrupted")
 		ctx, cancel := context.WithCancel(t.Context())
@@ -533,10 +624,15 @@ func TestE2EPromoteFaults(t *testing.T) {
 		if res.code != exitInterrupted {
 			t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, exitInterrupted, res.stderr)
 		}
-		if got := r.skopeoDigest(t, target+":9.0.0"); got != "" {
-			t.Fatalf("the interrupted run wrote the tag (%s)", got)
+		// No tag at all, not only the exact one: the signature's tag,
+		// the sha tag and the floating tags come after the image too.
+		if tags := r.skopeoTags(t, target); len(tags) != 0 {
+			t.Fatalf("the interrupted run left tags %v", tags)
 		}
 		arrived := fw.uploadedDigests()
+		if len(arrived) < 3 {
+			t.Fatalf("%d blob uploads arrived before the interruption, want the 3 that stopped it:\n%s", len(arrived), fw.summary(r.prod))
+		}
 		second, sw := r.watched()
 		doc := decodePromote(t, runCLI(t, t.Context(), second, "promote", "--json", r.staging+"/"+src+":9.0.0", target))
 		for _, d := range sw.uploadedDigests() {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,15 +82,54 @@ func writeDockerConfig(t *testing.T, host, user, password string) string {
 	return dir
 }
 
+// writeDockerConfigHosts writes a DOCKER_CONFIG directory with the same
+// Basic credentials for every host.
+func writeDockerConfigHosts(t *testing.T, user, password string, hosts ...string) string {
+	t.Helper()
+	auths := map[string]any{}
+	for _, h := range hosts {
+		auths[h] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + password))}
+	}
+	b, err := json.Marshal(map[string]any{"auths": auths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // noWait retries like the real client but without sleeping, recording the
 // waits it was asked for.
-type noWait struct{ waits atomic.Int64 }
+type noWait struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
 
 func (n *noWait) sleep(ctx context.Context, d time.Duration) error {
-	if d >= time.Second {
-		n.waits.Add(1)
-	}
+	n.mu.Lock()
+	n.waits = append(n.waits, d)
+	n.mu.Unlock()
 	return ctx.Err()
+}
+
+// retryAfter counts the waits of exactly d: the Retry-After of the
+// injected 429s (both fault injectors send "1"), honoured. The computed
+// backoff never lands on a whole second (250 ms × 3ⁿ, capped at 10 s, with
+// ±10% jitter: 225–275 ms, 675–825 ms, 2.0–2.5 s, 6.1–7.4 s, 9–11 s), so
+// these waits are the server's and no other.
+func (n *noWait) retryAfter(d time.Duration) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, w := range n.waits {
+		if w == d {
+			c++
+		}
+	}
+	return c
 }
 
 // promoteJSON is the --json document.
@@ -300,11 +340,12 @@ func TestPromoteCommandSurvivesFaults(t *testing.T) {
 	faulted := prod.Count(func(r registrytest.Request) bool { return r.Fault != "" }) +
 		staging.Count(func(r registrytest.Request) bool { return r.Fault != "" })
 	total := prod.Count() + staging.Count()
-	t.Logf("%d of %d requests failed on purpose; %d waits of 1s or more asked for", faulted, total, wait.waits.Load())
+	honoured := wait.retryAfter(time.Second)
+	t.Logf("%d of %d requests failed on purpose; %d waits of the 429s' Retry-After (1s)", faulted, total, honoured)
 	if faulted < total/5 {
 		t.Errorf("only %d of %d requests failed", faulted, total)
 	}
-	if wait.waits.Load() == 0 {
+	if honoured == 0 {
 		t.Error("no Retry-After was honoured")
 	}
 	if v := append(prod.Violations(), prod.CheckTags()...); len(v) > 0 {
@@ -455,6 +496,75 @@ func TestPromoteCommandRegistryAccess(t *testing.T) {
 	}
 	if raw, _, _ := plain.Manifest("app", "3.0.0"); sha(raw) != img.Digest {
 		t.Error("the allowed plain HTTP promotion did not arrive")
+	}
+}
+
+// TestPromoteCommandTokenExchanges: one token exchange per registry and
+// run, with token authentication at both ends. A promotion that may write
+// asks for pull,push on the destination in its first exchange (reading
+// with a pull token first would cost a second exchange for the writes); a
+// no-op asks the same and stays at one; a dry run asks for pull alone;
+// inside one registry one token covers both repositories; a retag is one
+// exchange too.
+func TestPromoteCommandTokenExchanges(t *testing.T) {
+	staging := registrytest.New(t, registrytest.WithTokenAuth("ci", "pw"))
+	prod := registrytest.New(t, registrytest.WithTokenAuth("ci", "pw"))
+	ce := cliEnv{dockerConfig: writeDockerConfigHosts(t, "ci", "pw", staging.Host, prod.Host)}
+	idx := buildkitIndex(11, "7.0.0", revOne)
+	staging.PushIndex(t, "app", "7.0.0", idx)
+	staging.PushSignature(t, "app", idx.Digest, "sig", 11)
+	src := staging.Host + "/app:7.0.0"
+
+	exchanges := func(s *registrytest.Server) []string {
+		var out []string
+		for _, r := range s.Requests() {
+			if r.Kind == registrytest.KindToken {
+				out = append(out, strings.Join(r.Scopes, " "))
+			}
+		}
+		return out
+	}
+	pushAt := func(repo string) string { return "repository:" + repo + ":pull,push" }
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		at      *registrytest.Server // where the tags go
+		push    string               // the scope the one exchange there must ask for ("" none with push)
+		written bool
+	}{
+		{name: "dry run", args: []string{"--dry-run", src, prod.Host + "/prod/app"}, at: prod},
+		{name: "fresh", args: []string{src, prod.Host + "/prod/app"}, at: prod, push: pushAt("prod/app"), written: true},
+		{name: "no-op", args: []string{src, prod.Host + "/prod/app"}, at: prod, push: pushAt("prod/app")},
+		{name: "inside one registry", args: []string{src, staging.Host + "/prod/app"}, at: staging, push: pushAt("prod/app"), written: true},
+		{name: "retag", args: []string{prod.Host + "/prod/app:7.0.0", "stable"}, at: prod, push: pushAt("prod/app"), written: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			staging.Reset()
+			prod.Reset()
+			cmd := "promote"
+			if tt.name == "retag" {
+				cmd = "retag"
+			}
+			r := runCLI(t, t.Context(), ce, append([]string{cmd}, tt.args...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+			}
+			for _, s := range []*registrytest.Server{staging, prod} {
+				if got := exchanges(s); len(got) > 1 {
+					t.Errorf("%d token exchanges at %s, want one: %q", len(got), s.Host, got)
+				}
+			}
+			got := exchanges(tt.at)
+			if len(got) != 1 {
+				t.Fatalf("token exchanges where the tags go: %q, want one", got)
+			}
+			if hasPush := strings.Contains(got[0], ":pull,push"); hasPush != (tt.push != "") || (tt.push != "" && !strings.Contains(got[0], tt.push)) {
+				t.Errorf("the token exchange asked for %q, want push %q", got[0], tt.push)
+			}
+			if w := tt.at.Count(func(r registrytest.Request) bool { return r.Write() }); (w > 0) != tt.written {
+				t.Errorf("%d writes:\n%s", w, tt.at.Summary())
+			}
+		})
 	}
 }
 

@@ -98,7 +98,15 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 			if len(parts) != 3 || parts[0] != "repository" {
 				continue
 			}
-			grant[parts[1]] += "," + parts[2]
+			actions := parts[2]
+			if s.pullOnly && strings.Contains(actions, "push") {
+				if s.refusePush {
+					writeError(w, http.StatusForbidden, "DENIED", "push not allowed")
+					return
+				}
+				actions = "pull"
+			}
+			grant[parts[1]] += "," + actions
 		}
 	}
 	s.mu.Lock()

@@ -61,6 +61,9 @@ type Request struct {
 	From string
 	// UserAgent is the client's User-Agent header.
 	UserAgent string
+	// Scopes are the scopes a token request asks for
+	// ("repository:<path>:pull,push"), one per scope parameter value.
+	Scopes []string
 	// Status is the status sent (0 for a dropped connection).
 	Status int
 	// Fault names the injected fault, if any: "500", "429", "drop",
@@ -150,6 +153,15 @@ func WithTokenAuth(user, password string) Option {
 	return func(s *Server) { s.authMode, s.user, s.password = "token", user, password }
 }
 
+// WithPullOnly makes the user of WithTokenAuth one who may pull but not
+// push. Its token endpoint, asked for push, grants pull alone, as the
+// token specification says a token server does (the intersection of what
+// is asked and what is allowed, not an error); with refuse it answers 403
+// instead, as a stricter server might.
+func WithPullOnly(refuse bool) Option {
+	return func(s *Server) { s.pullOnly, s.refusePush = true, refuse }
+}
+
 // WithAnonymousTokens makes the token endpoint of WithTokenAuth answer a
 // request without credentials too, with a token that grants nothing, as
 // Docker Hub's, Harbor's and docker_auth's do: the registry then answers
@@ -204,6 +216,8 @@ type Server struct {
 	user            string
 	password        string
 	anonymousTokens bool
+	pullOnly        bool
+	refusePush      bool
 	referrers       bool
 	faults          Faults
 	noHeadDigest    bool
@@ -362,6 +376,9 @@ func classify(r *http.Request) Request {
 		return req
 	case p == "/token":
 		req.Kind = KindToken
+		for _, v := range r.URL.Query()["scope"] {
+			req.Scopes = append(req.Scopes, strings.Fields(v)...)
+		}
 		return req
 	case !strings.HasPrefix(p, "/v2/"):
 		return req

@@ -14,7 +14,8 @@ func TestClassify(t *testing.T) {
 		want           Request
 	}{
 		{"GET", "/v2/", Request{Method: "GET", Kind: KindPing}},
-		{"GET", "/token?scope=repository:a:pull", Request{Method: "GET", Kind: KindToken}},
+		{"GET", "/token?scope=repository:a:pull", Request{Method: "GET", Kind: KindToken, Scopes: []string{"repository:a:pull"}}},
+		{"GET", "/token?scope=repository:a:pull+repository:b:pull,push&scope=repository:c:pull", Request{Method: "GET", Kind: KindToken, Scopes: []string{"repository:a:pull", "repository:b:pull,push", "repository:c:pull"}}},
 		{"HEAD", "/v2/org/app/manifests/1.0", Request{Method: "HEAD", Kind: KindManifest, Repo: "org/app", Ref: "1.0"}},
 		{"GET", "/v2/app/blobs/sha256:ab", Request{Method: "GET", Kind: KindBlob, Repo: "app", Ref: "sha256:ab"}},
 		{"POST", "/v2/app/blobs/uploads/", Request{Method: "POST", Kind: KindUpload, Repo: "app"}},
