@@ -165,6 +165,51 @@ func (h *host) prepare(ctx context.Context, scopes ...string) error {
 	return h.exchange(ctx)
 }
 
+// declined reports whether a bearer challenge says the token of
+// generation gen lacks a scope it was asked for (error="insufficient_scope"
+// for a scope its exchange requested): the token server granted less than
+// asked, as it does for a user who may pull but not push, and asking again
+// would get the same. An expired token (invalid_token) is renewed.
+func (h *host) declined(gen int, c *transport.Challenge) bool {
+	scope := c.Parameters["scope"]
+	if c.Parameters["error"] != "insufficient_scope" || scope == "" {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gen != gen {
+		return false
+	}
+	for _, s := range strings.Fields(scope) {
+		if !scopeAsked(h.granted, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// scopeAsked reports whether one of the scopes asked covers scope: the
+// same resource and every action of scope ("repository:a:pull,push" covers
+// "repository:a:push,pull" and "repository:a:pull").
+func scopeAsked(asked map[string]bool, scope string) bool {
+	i := strings.LastIndex(scope, ":")
+	if i < 0 {
+		return asked[scope]
+	}
+	resource, actions := scope[:i+1], strings.Split(scope[i+1:], ",")
+	for a := range asked {
+		have, ok := strings.CutPrefix(a, resource)
+		if !ok || strings.Contains(have, ":") {
+			continue
+		}
+		haveActions := strings.Split(have, ",")
+		if !slices.ContainsFunc(actions, func(x string) bool { return !slices.Contains(haveActions, x) }) {
+			return true
+		}
+	}
+	return false
+}
+
 // covers reports whether the current token covers every scope (h.mu held).
 func (h *host) covers(scopes []string) bool {
 	if h.header == "" {
@@ -770,7 +815,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		c, ok := pickChallenge(resp.Header.Values("WWW-Authenticate"))
-		renew := ok && isBearer(c) && strings.HasPrefix(header, "Bearer ")
+		renew := ok && isBearer(c) && strings.HasPrefix(header, "Bearer ") && !t.h.declined(gen, c)
 		if !renew && !(ok && header == "") {
 			return resp, nil
 		}

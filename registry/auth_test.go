@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -174,6 +175,55 @@ func TestAnnounce(t *testing.T) {
 	}
 	if err := newClient(t).Announce([]string{"bad ref!"}, nil); !errors.Is(err, registry.ErrInvalidReference) {
 		t.Errorf("Announce of a bad reference: err = %v, want ErrInvalidReference", err)
+	}
+}
+
+// TestPullOnlyCredentialsRefusedClearly: credentials that may pull but not
+// push end a copy with one AuthError naming what was refused, after at
+// most one token exchange for the push (the token server granted pull
+// only, and the registry says insufficient_scope): a token asked for the
+// push is not renewed again and again until the retries give up with
+// "credentials renewed". With the write announced (as promote does), the
+// first token was already asked for the push.
+func TestPullOnlyCredentialsRefusedClearly(t *testing.T) {
+	img := registrytest.NewImage(registrytest.ImageSpec{Seed: 8, Layers: 2, LayerSize: 100})
+	for _, announce := range []bool{false, true} {
+		t.Run(fmt.Sprintf("announced=%t", announce), func(t *testing.T) {
+			staging := registrytest.New(t)
+			staging.PushImage(t, "app", "1.0.0", img)
+			prod := registrytest.New(t, registrytest.WithTokenAuth("u", "p"), registrytest.WithPullOnly(false))
+			c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dockerConfig(t, prod.Host, "u", "p"))))
+			if announce {
+				if err := c.Announce([]string{staging.Host + "/app"}, []string{prod.Host + "/prod/app"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := c.Copy(t.Context(), staging.Host+"/app:1.0.0", prod.Host+"/prod/app", registry.CopyOptions{Tags: []string{"1.0.0"}})
+			var ae *registry.AuthError
+			if !errors.As(err, &ae) || !errors.Is(err, registry.ErrUnauthorized) {
+				t.Fatalf("Copy err = %v, want an *AuthError", err)
+			}
+			if want := "registry " + prod.Host + " refused push to prod/app to these credentials (HTTP 401)"; !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %q, want it to say %q", err, want)
+			}
+			if h := ae.Hint(); !strings.Contains(h, "may not do that") || !strings.Contains(h, "docker login "+prod.Host) {
+				t.Errorf("Hint() = %q", h)
+			}
+			// Announced: the first token was asked for the push and is not
+			// asked again. Not announced: a pull token, then one for the
+			// push, unless the write's scope was noted before the first
+			// exchange (the copy's reads and writes start at once).
+			low, high := 1, 2
+			if announce {
+				high = 1
+			}
+			if got := prod.Count(func(r registrytest.Request) bool { return r.Kind == registrytest.KindToken }); got < low || got > high {
+				t.Errorf("%d token requests, want %d to %d", got, low, high)
+			}
+			if writes := prod.Count(func(r registrytest.Request) bool { return r.Write() && r.Status < 300 }); writes != 0 {
+				t.Errorf("%d writes succeeded at a registry that refuses the push", writes)
+			}
+		})
 	}
 }
 

@@ -75,11 +75,18 @@ type AuthError struct {
 	// without any counts as none), or they were not sent. A 401 then
 	// means credentials are required, not that they are wrong.
 	Anonymous bool
+	// Scope is what the credentials were refused
+	// ("repository:prod/app:pull,push") when the registry said they are
+	// valid but lack it (error="insufficient_scope": a token server that
+	// granted less than asked, such as pull without push).
+	Scope string
 }
 
 func (e *AuthError) Error() string {
 	what := "rejected the credentials"
 	switch {
+	case e.Scope != "":
+		what = "refused " + describeScope(e.Scope) + " to these credentials"
 	case e.Status == http.StatusForbidden:
 		what = "denied access"
 	case e.Anonymous:
@@ -88,12 +95,28 @@ func (e *AuthError) Error() string {
 	return fmt.Sprintf("registry %s %s (HTTP %d)", e.Registry, what, e.Status)
 }
 
+// describeScope says a token scope for a person: "repository:prod/app:pull,push"
+// is "push to prod/app" (pull, pull,push and friends name their strongest action).
+func describeScope(scope string) string {
+	parts := strings.Split(scope, ":")
+	if len(parts) != 3 || parts[0] != "repository" {
+		return scope
+	}
+	if strings.Contains(parts[2], "push") {
+		return "push to " + parts[1]
+	}
+	return parts[2] + " of " + parts[1]
+}
+
 // Is makes errors.Is(err, ErrUnauthorized) true.
 func (e *AuthError) Is(target error) bool { return target == ErrUnauthorized }
 
 // Hint names the fix: log in, or point DOCKER_CONFIG at a config that has
 // credentials for the registry.
 func (e *AuthError) Hint() string {
+	if e.Scope != "" {
+		return fmt.Sprintf("the credentials the Docker config has for %s may not do that: log in as a user who may (`docker login %s`), or ask for the access", e.Registry, e.Registry)
+	}
 	return fmt.Sprintf("run `docker login %s` or set DOCKER_CONFIG to a directory whose config.json has credentials for it", e.Registry)
 }
 

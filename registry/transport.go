@@ -324,7 +324,11 @@ func (h *host) statusError(r *http.Response) error {
 			code = re.Codes[0]
 		}
 		sent := r.Request != nil && r.Request.Header.Get("Authorization") != ""
-		return &AuthError{Registry: h.name, Status: r.StatusCode, Code: code, Anonymous: !sent || !h.hasCredentials()}
+		e := &AuthError{Registry: h.name, Status: r.StatusCode, Code: code, Anonymous: !sent || !h.hasCredentials()}
+		if c, ok := pickChallenge(r.Header.Values("WWW-Authenticate")); ok && !e.Anonymous && c.Parameters["error"] == "insufficient_scope" {
+			e.Scope = c.Parameters["scope"]
+		}
+		return e
 	}
 	return re
 }

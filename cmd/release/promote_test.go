@@ -568,6 +568,47 @@ func TestPromoteCommandTokenExchanges(t *testing.T) {
 	}
 }
 
+// TestPromoteCommandPullOnlyCredentials: credentials that may pull but not
+// push at the destination end the promotion with one error saying so and
+// a hint, after the one token exchange the promotion makes there: nothing
+// is written, and no renewal loop ends in "credentials renewed".
+func TestPromoteCommandPullOnlyCredentials(t *testing.T) {
+	staging := registrytest.New(t)
+	prod := registrytest.New(t, registrytest.WithTokenAuth("ci", "pw"), registrytest.WithPullOnly(false))
+	ce := cliEnv{dockerConfig: writeDockerConfigHosts(t, "ci", "pw", prod.Host)}
+	idx := buildkitIndex(12, "7.1.0", revOne)
+	staging.PushIndex(t, "app", "7.1.0", idx)
+	r := runCLI(t, t.Context(), ce, "promote", staging.Host+"/app:7.1.0", prod.Host+"/prod/app")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr:\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	var errs, hints []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "release: error: ") {
+			errs = append(errs, l)
+		}
+		if strings.HasPrefix(l, "release: hint: ") {
+			hints = append(hints, l)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "registry "+prod.Host+" refused push to prod/app to these credentials (HTTP 401)") {
+		t.Errorf("error lines = %q, want one saying the push to prod/app was refused", errs)
+	}
+	if len(hints) != 1 || !strings.Contains(hints[0], "docker login "+prod.Host) {
+		t.Errorf("hint lines = %q, want one naming docker login", hints)
+	}
+	if strings.Contains(r.stderr, "renewed") || strings.Contains(r.stderr, "pw") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if n := prod.Count(func(r registrytest.Request) bool { return r.Kind == registrytest.KindToken }); n != 1 {
+		t.Errorf("%d token exchanges at prod, want 1", n)
+	}
+	if n := prod.Count(func(r registrytest.Request) bool { return r.Write() && r.Status < 300 }); n != 0 {
+		t.Errorf("%d writes succeeded at prod", n)
+	}
+}
+
 // TestPromoteCommandMountsInsideOneRegistry: staging and prod as two
 // repositories of one registry: blobs are mounted, never uploaded.
 func TestPromoteCommandMountsInsideOneRegistry(t *testing.T) {

@@ -36,7 +36,17 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *Request)
 		if need == "push" {
 			actions = "pull,push"
 		}
-		w.Header().Set("WWW-Authenticate", s.challenge(req, actions))
+		c := s.challenge(req, actions)
+		// As distribution's token access controller: a token it knows
+		// that lacks the access is insufficient_scope, one it does not
+		// know (expired, revoked) invalid_token.
+		switch {
+		case ok:
+			c += `,error="insufficient_scope"`
+		case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):
+			c += `,error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", c)
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return false
 	}
