@@ -3,7 +3,6 @@ package registry_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -327,22 +326,7 @@ func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
 
 func TestSecretsNeverInErrors(t *testing.T) {
 	const password = "hunter2-very-secret"
-	// A registry that echoes what it was sent in its error messages.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if auth == "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="echo"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		dec, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{
-			"code": "DENIED", "message": "bad header " + auth + " for " + string(dec),
-		}}})
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := echoingRegistry(t)
 	c := newClient(t, registry.WithKeychain(registry.DockerConfigKeychain(dockerConfig(t, host, "me", password))))
 	_, _, err := c.Manifest(t.Context(), host+"/app:1")
 	if err == nil {

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,20 +37,6 @@ else
 fi
 `
 	if err := os.WriteFile(filepath.Join(dir, "docker-credential-"+name), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// helperConfig writes a Docker config directory whose config.json is cfg.
-func helperConfig(t *testing.T, cfg map[string]any) string {
-	t.Helper()
-	dir := t.TempDir()
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -130,21 +114,7 @@ func TestCredentialHelpers(t *testing.T) {
 // credential helper either.
 func TestCredentialHelperSecretRedacted(t *testing.T) {
 	const user, secret = "ci-bot", "helper-secret-echoed-41b2"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if auth == "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="echo"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		dec, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic "))
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{
-			"code": "DENIED", "message": "bad header " + auth + " for " + string(dec),
-		}}})
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := echoingRegistry(t)
 	t.Setenv("PATH", credentialHelper(t, "fake", host, user, secret)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	keychain := registry.DockerConfigKeychain(helperConfig(t, map[string]any{"credHelpers": map[string]string{host: "fake"}}))
 	_, _, err := newClient(t, registry.WithKeychain(keychain)).Manifest(t.Context(), host+"/app:1")
