@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -62,27 +61,11 @@ func TestFormatBytes(t *testing.T) {
 }
 
 // runOnTerminal runs the program as main does, with stderr a terminal or
-// not, a clock that stands still (so the transfer meter draws only the
-// first and the final update) and the registry options given.
-func runOnTerminal(t *testing.T, terminal bool, opts []registry.Option, args ...string) cliRun {
+// not and a clock that stands still (so the transfer meter draws only the
+// first and the final update).
+func runOnTerminal(t *testing.T, terminal bool, args ...string) cliRun {
 	t.Helper()
-	dockerConfig := writeDockerConfig(t, "", "", "")
-	var stdout, stderr bytes.Buffer
-	e := env{
-		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		getenv: func(k string) string {
-			if k == "DOCKER_CONFIG" {
-				return dockerConfig
-			}
-			return ""
-		},
-		wd:               t.TempDir(),
-		now:              func() time.Time { return time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC) },
-		registryOptions:  opts,
-		stderrIsTerminal: terminal,
-	}
-	code := run(t.Context(), append([]string{"release"}, args...), e)
-	return cliRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return runCLI(t, t.Context(), cliEnv{terminal: terminal, now: func() time.Time { return time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC) }}, args...)
 }
 
 // frame is one drawing of the progress line.
@@ -120,7 +103,7 @@ func TestFindProgressOnATerminal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runOnTerminal(t, tt.terminal, nil, append([]string{"find", repo, "--commit", revOne[:7]}, tt.args...)...)
+			r := runOnTerminal(t, tt.terminal, append([]string{"find", repo, "--commit", revOne[:7]}, tt.args...)...)
 			if r.code != 0 {
 				t.Fatalf("exit %d\nstderr:\n%q", r.code, r.stderr)
 			}
@@ -161,7 +144,7 @@ func TestPromoteProgressOnATerminal(t *testing.T) {
 			staging, prod := registrytest.New(t), registrytest.New(t)
 			staging.PushImage(t, "app", "1.0.0", img)
 			args := append([]string{"promote", staging.Host + "/app:1.0.0", prod.Host + "/app"}, tt.args...)
-			r := runOnTerminal(t, tt.terminal, nil, args...)
+			r := runOnTerminal(t, tt.terminal, args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d\nstderr:\n%q", r.code, r.stderr)
 			}

@@ -40,10 +40,15 @@ type cliRun struct {
 type cliEnv struct {
 	dockerConfig string
 	options      []registry.Option
+	// terminal says stderr is a terminal (progress lines are drawn).
+	terminal bool
+	// now is the clock (time.Now unless given).
+	now func() time.Time
 }
 
 // runCLI runs the program as main does, with DOCKER_CONFIG (an empty one
-// unless given) and the registry options of the test.
+// unless given), the registry options of the test, and stderr a terminal
+// or not.
 func runCLI(t *testing.T, ctx context.Context, ce cliEnv, args ...string) cliRun {
 	t.Helper()
 	if ce.dockerConfig == "" {
@@ -58,9 +63,13 @@ func runCLI(t *testing.T, ctx context.Context, ce cliEnv, args ...string) cliRun
 			}
 			return ""
 		},
-		wd:              t.TempDir(),
-		now:             time.Now,
-		registryOptions: ce.options,
+		wd:               t.TempDir(),
+		now:              ce.now,
+		registryOptions:  ce.options,
+		stderrIsTerminal: ce.terminal,
+	}
+	if e.now == nil {
+		e.now = time.Now
 	}
 	code := run(ctx, append([]string{"release"}, args...), e)
 	return cliRun{code: code, stdout: stdout.String(), stderr: stderr.String()}

@@ -6,7 +6,6 @@ package main
 // package release (provenance_e2e_test.go).
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -44,26 +43,6 @@ func (e provenanceEnv) dockerConfig(t *testing.T, withAuth bool) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// runRelease runs the whole program as main does, with DOCKER_CONFIG set
-// to dockerConfig, and returns its exit code, stdout and stderr.
-func runRelease(t *testing.T, dockerConfig string, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := env{
-		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		getenv: func(k string) string {
-			if k == "DOCKER_CONFIG" {
-				return dockerConfig
-			}
-			return ""
-		},
-		wd:  t.TempDir(),
-		now: time.Now,
-	}
-	code := run(t.Context(), append([]string{"release"}, args...), e)
-	return code, stdout.String(), stderr.String()
 }
 
 func TestE2EProvenanceCommands(t *testing.T) {
@@ -144,7 +123,8 @@ func TestE2EProvenanceCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runRelease(t, tt.dockerConfig, tt.args...)
+			r := runCLI(t, t.Context(), cliEnv{dockerConfig: tt.dockerConfig}, tt.args...)
+			code, stdout, stderr := r.code, r.stdout, r.stderr
 			if code != tt.code {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr)
 			}
