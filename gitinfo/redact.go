@@ -75,16 +75,25 @@ func rewriteUserinfo(s string, f func(userinfo string) string) string {
 
 // userinfoEnd is the index of the "@" that ends the userinfo of u (a URL
 // without its scheme://), or -1 when u has none. The authority normally ends
-// at the first "/", "?" or "#", but a password pasted unencoded may hold one
-// (https://user:p#ss@host/org/repo): git and curl then read another host,
-// yet the text is still a secret. So when the first such character comes
-// before any "@", a later "@" still ends the userinfo when that character is
-// "?" or "#", or what precedes it cannot be a host (user:password, or
-// characters no host has); a plain host and "/" mean the "@" is in the path
-// (git+https://host/org/pkg@v1 in pip's output). The last "@" is taken, so no part of a password that
-// holds an "@" of its own is shown.
+// at the first "/", "?" or "#", but a password pasted unencoded may hold any
+// of them (https://user:p#ss@host/org/repo): git and curl then read another
+// host, yet the text is still a secret. So two readings are taken, the
+// authority ending at the first of "/?#" and ending at the first "/", and
+// the later "@" of the two wins: more is masked, never less. A password
+// holding an "@" before a "/" (u:p@s/w@host) reads as a user at host "s"
+// to everyone, git included, and only its part before the "@" is masked.
 func userinfoEnd(u string) int {
-	delim := strings.IndexAny(u, "/?#")
+	return max(userinfoEndAt(u, "/?#"), userinfoEndAt(u, "/"))
+}
+
+// userinfoEndAt is userinfoEnd with the authority ending at the first of
+// delims. With no "@" before it, a later "@" still ends the userinfo when
+// the delimiter is "?" or "#" (a query or fragment right after a bare host
+// is far rarer than a token holding one), or what precedes it cannot be a
+// host (user:password, or characters no host has); a plain host and "/"
+// mean the "@" is in the path (git+https://host/org/pkg@v1 in pip's output).
+func userinfoEndAt(u, delims string) int {
+	delim := strings.IndexAny(u, delims)
 	if delim < 0 {
 		delim = len(u)
 	}
@@ -96,8 +105,6 @@ func userinfoEnd(u string) int {
 		return -1
 	}
 	if u[delim] != '/' {
-		// host?…@… or host#…@…: a query or fragment right after a bare
-		// host is far rarer than a token holding "?" or "#".
 		return at
 	}
 	if head := u[:delim]; strings.Contains(head, ":") || !ValidURLHost(strings.ToLower(head)) {

@@ -461,3 +461,38 @@ func TestResolveAncestry(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRedactURL: whatever a password holds (a raw "/", "?", "#", "@", ":"),
+// a URL with user:password in a line of text comes out with the password
+// masked and everything else as it was.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range [][4]string{
+		{"fatal: could not read", "ci", "s3cret", "git.example.org"},
+		{"", "user", "p/ss", "host"},
+		{"x", "u", "p#s@s?w:1", "h.example:8443"},
+		{"0", "0", "@#", "0"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, prefix, user, pass, host string) {
+		ok := func(s string, allowed func(rune) bool) bool {
+			return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !allowed(r) })
+		}
+		word := func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' }
+		hostChar := func(r rune) bool { return word(r) || r == '.' || r == ':' }
+		// The password is anything a URL can hold before whitespace or a
+		// quote ends it, but another "://" (a URL of its own) and an "@"
+		// before a "/" (u:p@s/w@host is user u:p at host s to everyone).
+		passChar := func(r rune) bool { return r > ' ' && r != 0x7f && r != '"' && r != '\'' && r < 0x80 }
+		atThenSlash := strings.Contains(pass, "@") && strings.Contains(pass[strings.Index(pass, "@"):], "/")
+		if !ok(user, word) || !ok(host, hostChar) || !ok(pass, passChar) || strings.Contains(pass, "://") || atThenSlash ||
+			strings.Contains(prefix, "://") || strings.ContainsAny(prefix, "\"'") {
+			t.Skip()
+		}
+		in := prefix + " https://" + user + ":" + pass + "@" + host + "/org/app.git and more"
+		want := prefix + " https://" + user + ":xxxxx@" + host + "/org/app.git and more"
+		if got := gitinfo.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q)\n = %q\nwant %q", in, got, want)
+		}
+	})
+}
