@@ -42,7 +42,7 @@ test: testenv vet
 lint: vet
 	@files=$$($(GO) list -f '{{.Dir}}' ./... | xargs gofmt -l); \
 	if [[ -n $$files ]]; then echo "gofmt -w needed:" >&2; echo "$$files" >&2; exit 1; fi
-	@if command -v shellcheck >/dev/null; then shellcheck scripts/testenv scripts/demo scripts/bench-build scripts/bench-cut scripts/bench-find scripts/bench-promote .ci/run; \
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/testenv scripts/demo scripts/bench-build scripts/bench-cut scripts/bench-find scripts/bench-promote scripts/bench-version.sh scripts/bench-gitinfo.sh .ci/run; \
 	else echo "shellcheck not installed: skipped" >&2; fi
 
 # The story of docs/demo.md: cut v0.1.0, a feat: commit, cut v0.2.0, promote, inspect, find, diff on the sample app

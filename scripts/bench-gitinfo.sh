@@ -29,6 +29,7 @@ for commits in 100000 300000; do
       -n "git describe + git log" "sh -c 'git -C $repo log --format=%H%x00%B \$(git -C $repo describe --tags --abbrev=0)..HEAD >/dev/null'" \
       2>&1 | grep -E '^(Benchmark|  Time|  Range)|ran$|times faster' || true
     for cmd in "$work/walk -q $repo" "git -C $repo describe --tags --abbrev=0" "git -C $repo log --format=%H%x00%B $tag..HEAD"; do
+      # shellcheck disable=SC2086 # $cmd is a command line: split into its words on purpose
       rss=$(/usr/bin/time -f %M $cmd 2>&1 >/dev/null | tail -1)
       echo "peak RSS ${rss} KiB: $cmd"
     done
