@@ -140,9 +140,10 @@ func (p *program) buildOptions(c *cli.Context) (release.BuildOptions, error) {
 }
 
 // docker is the docker CLI of the build flags; its output goes to stderr
-// as release's unless --quiet or --json.
+// as release's unless --quiet or --json, with the secrets known by then (a
+// token, the remote's password) masked: call it after they are.
 func (p *program) docker(c *cli.Context) release.DockerCLI {
-	docker := release.DockerCLI{Path: c.String("docker"), Env: os.Environ()}
+	docker := release.DockerCLI{Path: c.String("docker"), Env: os.Environ(), Redact: slices.Clone(p.ui.secrets)}
 	if !p.ui.quiet && !c.Bool("json") {
 		docker.Output = prefixWriter{w: p.stderr}
 	}
@@ -180,12 +181,10 @@ func (p *program) build(c *cli.Context) error {
 	}
 	defer repo.Close()
 	p.redactRemotePassword(ctx, repo, opts.Remote)
-	docker := p.docker(c)
-	docker.Redact = append(docker.Redact, p.ui.secrets...)
 
 	deps := release.BuildDeps{
 		Git:    repo,
-		Docker: docker,
+		Docker: p.docker(c),
 		Warnf:  p.ui.warnf,
 		Logf:   p.ui.logf,
 		NextVersion: func(ctx context.Context) (*release.Result, error) {

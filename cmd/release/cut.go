@@ -104,7 +104,6 @@ func (p *program) cut(c *cli.Context) error {
 	defer repo.Close()
 	p.redactRemotePassword(ctx, repo, opts.Remote)
 	docker := p.docker(c)
-	docker.Redact = append(docker.Redact, p.ui.secrets...)
 	deps := release.CutDeps{
 		Git:    repo,
 		Docker: docker,
