@@ -117,16 +117,10 @@ func Retag(ctx context.Context, deps PromoteDeps, opts RetagOptions) (*RetagResu
 		return nil
 	})
 	g.Go(func() error {
-		read, err := resolveTags(gctx, reg, ref.repo, tagNames(plan), jobs)
-		if err != nil {
-			return err
-		}
-		states = make([]tagState, len(plan))
-		for i, p := range plan {
-			states[i] = read[p.Name]
-			states[i].plannedTag = p
-		}
-		return nil
+		// Every planned tag counts as listed: each gets its HEAD.
+		var err error
+		states, err = checkTags(gctx, reg, ref.repo, plan, tagNames(plan), nil, jobs)
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
