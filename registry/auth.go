@@ -950,17 +950,30 @@ func (c *Client) Announce(read, write []string) error {
 		scope string
 		push  bool
 	}
+	// Every reference is parsed before any scope is noted: a bad one
+	// changes nothing.
 	var notes []note
-	for i, repo := range slices.Concat(read, write, write) {
+	add := func(repo string, push bool) error {
 		r, err := parseReference(repo, "")
 		if err != nil {
 			return err
 		}
-		n := note{h: c.host(r.registry), scope: pullScope(r.repo)}
-		if i >= len(read)+len(write) {
-			n.scope, n.push = pushScope(r.repo), true
+		h := c.host(r.registry)
+		notes = append(notes, note{h: h, scope: pullScope(r.repo)})
+		if push {
+			notes = append(notes, note{h: h, scope: pushScope(r.repo), push: true})
 		}
-		notes = append(notes, n)
+		return nil
+	}
+	for _, repo := range read {
+		if err := add(repo, false); err != nil {
+			return err
+		}
+	}
+	for _, repo := range write {
+		if err := add(repo, true); err != nil {
+			return err
+		}
 	}
 	for _, n := range notes {
 		n.h.mu.Lock()
