@@ -164,6 +164,22 @@ func (o *cutOrigin) hasObject(hash string) bool {
 	return cmd.Run() == nil
 }
 
+// checkOnlyRelease checks that the remote has exactly the annotated tag
+// tag on commit head and the branch main: the push took that one tag, not
+// the clone's other tags, its other branches or their commit scratch.
+func (o *cutOrigin) checkOnlyRelease(t *testing.T, tag, head, scratch string) {
+	t.Helper()
+	if diff := cmp.Diff(map[string]string{tag: "tag " + head}, o.remoteTags(t)); diff != "" {
+		t.Errorf("remote tags mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"main"}, o.remoteHeads(t)); diff != "" {
+		t.Errorf("remote branches mismatch (-want +got):\n%s", diff)
+	}
+	if o.hasObject(scratch) {
+		t.Errorf("the local branch's commit %s reached the remote", scratch)
+	}
+}
+
 // sampleAppFiles are the files of testdata/pythonapp as commit options.
 func sampleAppFiles(t *testing.T) []gitinfotest.Option {
 	t.Helper()
@@ -268,15 +284,7 @@ func testCutE2E(t *testing.T, e e2eEnv, origin *cutOrigin) {
 	if first.Action != "created" || first.Version != "0.1.0" || first.Tag != "v0.1.0" || first.Commit != head {
 		t.Errorf("first cut = %+v", first)
 	}
-	if diff := cmp.Diff(map[string]string{"v0.1.0": "tag " + head}, origin.remoteTags(t)); diff != "" {
-		t.Errorf("remote tags mismatch (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"main"}, origin.remoteHeads(t)); diff != "" {
-		t.Errorf("remote branches mismatch (-want +got):\n%s", diff)
-	}
-	if origin.hasObject(scratch) {
-		t.Errorf("the local branch's commit %s reached the remote", scratch)
-	}
+	origin.checkOnlyRelease(t, "v0.1.0", head, scratch)
 	message := gitinfotest.RunGit(t, origin.bare, "for-each-ref", "--format=%(contents)", "refs/tags/v0.1.0")
 	if message+"\n" != first.Changelog || !strings.HasPrefix(message, "### Features\n\n- the sample service (") {
 		t.Errorf("tag message %q, changelog %q", message, first.Changelog)
