@@ -56,16 +56,7 @@ func TestCAFileVerification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := newClient(t, registry.WithCAFile(tt.ca)).Resolve(t.Context(), tt.host+"/app:1")
-			if tt.want == "" {
-				if err != nil || d.Digest != img.Digest {
-					t.Fatalf("got %v, %v", d, err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
-			}
+			err := resolveOrRefuse(t, newClient(t, registry.WithCAFile(tt.ca)), tt.host+"/app:1", img.Digest, tt.want)
 			if got := errors.Is(err, registry.ErrUnknownAuthority); got != tt.unknownCA {
 				t.Errorf("errors.Is(err, ErrUnknownAuthority) = %v, want %v (%v)", got, tt.unknownCA, err)
 			}
@@ -121,18 +112,26 @@ func systemRootsChild(t *testing.T, dir string) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := newClient(t, tt.opts...).Resolve(t.Context(), tt.host+"/app:1")
-			if tt.want == "" {
-				if err != nil || d.Digest != img.Digest {
-					t.Fatalf("got %v, %v", d, err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
-			}
+			resolveOrRefuse(t, newClient(t, tt.opts...), tt.host+"/app:1", img.Digest, tt.want)
 		})
 	}
+}
+
+// resolveOrRefuse resolves ref with c: to digest when want is "", else to
+// an error mentioning want, which it returns.
+func resolveOrRefuse(t *testing.T, c *registry.Client, ref, digest, want string) error {
+	t.Helper()
+	d, err := c.Resolve(t.Context(), ref)
+	if want == "" {
+		if err != nil || d.Digest != digest {
+			t.Fatalf("got %v, %v", d, err)
+		}
+		return nil
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want one mentioning %q", err, want)
+	}
+	return err
 }
 
 // serveTLS serves h over HTTPS with cert on a loopback port and returns
